@@ -1,0 +1,1 @@
+"""Built-in backends: memory, local, cache_service (each imported only when used)."""

@@ -1,0 +1,292 @@
+"""LocalStorage: human-readable files under ``<root>/<session>/<target>/<key>``, written atomically."""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from ..base import BaseStorage, KeyInfo
+from ..codec import KINDS, Kind, content_hash
+from ..errors import StorageBackendError, StorageKeyError, StorageKindError, StorageNameError, StorageValueError
+
+__all__ = ["DEFAULT_ROOT", "LocalStorage"]
+
+DEFAULT_ROOT = "./perf_results"
+_XATTR = "user.perf_storage.kind"
+_HAS_XATTR = hasattr(os, "setxattr")
+_RETRIES = 20  # a concurrent delete may remove a folder between our mkdir and our create
+
+
+class LocalStorage(BaseStorage):
+    """Files on disk: JSON pretty-printed, text verbatim, bytes raw; atomic writes (temp file + rename).
+
+    The kind of each file (json/text/bytes) rides in an extended attribute set before the rename, so
+    content and kind change together; files without it (copied in by hand) are classified by content.
+    """
+
+    backend_name: ClassVar[str] = "local"
+    pretty_json: ClassVar[bool] = True
+
+    def __init__(self, session_id: str, target_id: str, *, root: str | os.PathLike[str] = DEFAULT_ROOT, fsync: bool = False) -> None:
+        super().__init__(session_id, target_id)
+        if not isinstance(root, (str, os.PathLike)) or not str(root):
+            raise StorageValueError(f"root must be a folder path (str or Path), not {root!r}")
+        self._root = Path(os.path.abspath(os.path.expanduser(os.fspath(root))))
+        if self._root.exists() and not self._root.is_dir():
+            raise StorageValueError(f"root {str(self._root)!r} exists and is not a folder")
+        self._fsync = bool(fsync)
+        self._real_root = os.path.realpath(self._root)
+        self._target_dir = os.path.join(self._root, self.session_id, self.target_id)
+
+    @property
+    def root(self) -> Path:
+        """The folder that holds every session."""
+        return self._root
+
+    def to_config(self) -> dict[str, Any]:
+        """Config dict: backend, ids, root and fsync."""
+        return {"backend": "local", "session_id": self.session_id, "target_id": self.target_id,
+                "root": str(self._root), "fsync": self._fsync}
+
+    def describe(self) -> str:
+        return f"file://{self._root}/{self.session_id}/{self.target_id}"
+
+    def __repr__(self) -> str:
+        return f"LocalStorage(session_id={self.session_id!r}, target_id={self.target_id!r}, root={str(self._root)!r})"
+
+    # ---- paths and the OSError seam ----------------------------------------------------------------
+    def _path(self, key: str) -> str:
+        return os.path.join(self._target_dir, key)
+
+    def _check_inside(self, folder: str) -> None:
+        """Refuse folders that resolve outside the root (a symlink planted inside the tree)."""
+        real = os.path.realpath(folder)
+        if real != self._real_root and not real.startswith(self._real_root + os.sep):
+            raise StorageNameError(f"refusing {folder!r}: it resolves to {real!r}, outside the storage root {self._real_root!r}")
+
+    @contextmanager
+    def _os_errors(self, action: str, key: str) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            if isinstance(exc, (StorageBackendError,)):
+                raise
+            raise StorageBackendError(f"cannot {action} {key!r} in {self.describe()}: {exc.strerror or exc}") from exc
+
+    # ---- primitives --------------------------------------------------------------------------------
+    def _write(self, key: str, kind: Kind, payload: bytes) -> None:
+        self._write_stream(key, (payload,), kind)
+
+    def _write_stream(self, key: str, chunks: Iterable[bytes], kind: Kind = "bytes") -> int:  # type: ignore[override]
+        path = self._path(key)
+        folder, name = os.path.split(path)
+        with self._os_errors("save", key):
+            fd, tmp = self._create_temp(key, folder, name)
+            written = 0
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    if _HAS_XATTR:
+                        try:
+                            os.setxattr(fh.fileno(), _XATTR, kind.encode())
+                        except OSError:
+                            pass  # file system without user xattrs: kind is inferred from content on read
+                    for chunk in chunks:
+                        fh.write(chunk)
+                        written += len(chunk)
+                    if self._fsync:
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                try:
+                    os.replace(tmp, path)  # atomic on POSIX: readers see the old or the new file, never half
+                except IsADirectoryError:
+                    raise StorageValueError(
+                        f"cannot save {key!r}: it is already a folder of other keys ({key}/...); a key cannot be both"
+                    ) from None
+            except BaseException:
+                with _ignore_missing():
+                    os.unlink(tmp)
+                raise
+            if self._fsync:
+                _fsync_dir(folder)
+        return written
+
+    def _create_temp(self, key: str, folder: str, name: str) -> tuple[int, str]:
+        for _ in range(_RETRIES):
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise StorageValueError(
+                    f"cannot save {key!r}: a parent of it is already a key (a key cannot also be a folder)"
+                ) from None
+            self._check_inside(folder)
+            tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            try:
+                return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666), tmp
+            except FileNotFoundError:
+                continue  # the folder was pruned by a concurrent delete; make it again
+        raise StorageBackendError(f"cannot save {key!r}: its folder keeps disappearing (concurrent deletes?)")
+
+    def _open(self, key: str) -> int | None:
+        path = self._path(key)
+        self._check_inside(os.path.dirname(path))
+        try:
+            return os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError:
+            return None  # a folder of keys, not a key
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StorageNameError(f"refusing {key!r}: it is a symbolic link (links are never followed)") from None
+            raise
+
+    def _kind_of(self, fd: int, key: str) -> Kind:
+        if _HAS_XATTR:
+            try:
+                kind = os.getxattr(fd, _XATTR).decode()
+                if kind in KINDS:
+                    return kind  # type: ignore[return-value]
+            except OSError:
+                pass
+        # No marker: a file copied in by hand. Classify by name and content.
+        with open(os.dup(fd), "rb") as fh:
+            head = fh.read()
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError:
+            return "bytes"
+        return "json" if key.endswith(".json") else "text"
+
+    def _read(self, key: str, hint: Kind) -> tuple[Kind, bytes] | None:
+        with self._os_errors("load", key):
+            fd = self._open(key)
+            if fd is None:
+                return None
+            with open(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return None
+                kind = self._kind_of(fd, key)
+                return kind, fh.read()
+
+    def _read_stream(self, key: str, chunk_size: int) -> Iterator[bytes]:
+        with self._os_errors("load", key):
+            fd = self._open(key)
+            if fd is None:
+                raise StorageKeyError(f"no key {key!r} in {self.describe()}")
+            kind = self._kind_of(fd, key)
+            if kind != "bytes":
+                os.close(fd)
+                raise StorageKindError(key, kind, "bytes")
+        return _iter_fd(fd, chunk_size)
+
+    def _exists(self, key: str) -> bool:
+        try:
+            return stat.S_ISREG(os.lstat(self._path(key)).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def _remove(self, key: str) -> bool:
+        path = self._path(key)
+        with self._os_errors("delete", key):
+            self._check_inside(os.path.dirname(path))
+            try:
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    return False
+                os.unlink(path)
+            except (FileNotFoundError, NotADirectoryError):
+                return False
+            self._prune(os.path.dirname(path))
+        return True
+
+    def _prune(self, folder: str) -> None:
+        """Remove folders left empty by a delete, up to (not including) the root."""
+        root = str(self._root)
+        while folder != root and folder.startswith(root + os.sep):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                return  # not empty (or already gone / in use by a concurrent writer): stop here
+            folder = os.path.dirname(folder)
+
+    def _iter_keys(self, prefix: str) -> Iterable[str]:
+        start = prefix.rpartition("/")[0]
+        top = os.path.join(self._target_dir, start) if start else self._target_dir
+        with self._os_errors("list", prefix):
+            if start:
+                self._check_inside(top)
+            return list(_walk(top, f"{start}/" if start else ""))
+
+    def _stat(self, key: str) -> KeyInfo | None:
+        with self._os_errors("stat", key):
+            fd = self._open(key)
+            if fd is None:
+                return None
+            with open(fd, "rb") as fh:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    return None
+                kind = self._kind_of(fd, key)
+                payload = fh.read()
+        modified = datetime.fromtimestamp(st.st_mtime, UTC)
+        return KeyInfo(key, kind, len(payload), content_hash(kind, payload), modified)
+
+    def _list_sessions(self) -> Iterable[str]:
+        return _subfolders(str(self._root))
+
+    def _list_targets(self, session: str) -> Iterable[str]:
+        return _subfolders(os.path.join(self._root, session))
+
+    def _sibling(self, session_id: str, target_id: str) -> Self:
+        return type(self)(session_id, target_id, root=self._root, fsync=self._fsync)
+
+
+def _walk(folder: str, rel: str) -> Iterator[str]:
+    """Relative '/'-joined paths of regular files below ``folder``, skipping hidden/temp files and links."""
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(entry.path, f"{rel}{entry.name}/")
+        elif entry.is_file(follow_symlinks=False):
+            yield rel + entry.name
+
+
+def _subfolders(folder: str) -> list[str]:
+    try:
+        return [e.name for e in os.scandir(folder) if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _iter_fd(fd: int, chunk_size: int) -> Iterator[bytes]:
+    with open(fd, "rb") as fh:
+        while chunk := fh.read(chunk_size):
+            yield chunk
+
+
+def _fsync_dir(folder: str) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _ignore_missing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: object) -> bool:
+        return et is not None and issubclass(et, FileNotFoundError)

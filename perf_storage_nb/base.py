@@ -1,0 +1,362 @@
+"""BaseStorage: the one contract every backend keeps (session -> target -> key)."""
+
+from __future__ import annotations
+
+import html
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any, ClassVar, Self
+
+from . import codec
+from .codec import Kind
+from .errors import StorageError, StorageKeyError, StorageKindError, StorageValueError
+from .names import check_id, check_key, check_prefix
+from .versions import new_version_key, parse_version_key, version_pattern
+
+__all__ = ["BaseStorage", "BulkResult", "KeyInfo"]
+
+_MISSING: Any = object()
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What a backend knows about one stored key."""
+
+    key: str
+    kind: Kind
+    size: int
+    hash: str
+    modified: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"KeyInfo(key={self.key!r}, kind={self.kind!r}, size={self.size}, hash={self.hash[:12]!r})"
+
+    def _repr_html_(self) -> str:
+        rows = [("key", self.key), ("kind", self.kind), ("size", f"{self.size:,} B"), ("hash", self.hash)]
+        if self.modified is not None:
+            rows.append(("modified", self.modified.isoformat()))
+        cells = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows)
+        return f"<table class='psnb-info'>{cells}</table>"
+
+
+@dataclass
+class BulkResult:
+    """Per-key outcome of a bulk call: ``ok`` maps key -> value (or True), ``errors`` key -> exception."""
+
+    ok: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, Exception] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        """Keys that failed, sorted."""
+        return sorted(self.errors)
+
+    def raise_for_errors(self) -> Self:
+        """Raise a StorageError listing every failed key; return self when none failed."""
+        if self.errors:
+            lines = "; ".join(f"{k}: {e}" for k, e in sorted(self.errors.items()))
+            raise StorageError(f"{len(self.errors)} of {len(self.ok) + len(self.errors)} keys failed: {lines}")
+        return self
+
+    def __bool__(self) -> bool:
+        return not self.errors
+
+    def __repr__(self) -> str:
+        return f"BulkResult(ok={len(self.ok)}, failed={len(self.errors)})"
+
+
+class BaseStorage(ABC):
+    """Store JSON, text and bytes under keys of one session/target; every backend keeps this contract.
+
+    Backends implement the ``_``-prefixed primitives; policy (validation, kinds, copies, defaults,
+    bulk, versions) lives here so it cannot drift between backends.
+    """
+
+    backend_name: ClassVar[str] = ""
+    #: run save_many/load_many/delete_many on a thread pool (remote backends)
+    concurrent_bulk: ClassVar[bool] = False
+    #: pretty-print stored JSON (human-readable backends)
+    pretty_json: ClassVar[bool] = False
+
+    def __init__(self, session_id: str, target_id: str) -> None:
+        self._session_id = check_id(session_id, "session_id")
+        self._target_id = check_id(target_id, "target_id")
+
+    # ---- identity -------------------------------------------------------------------------------
+    @property
+    def session_id(self) -> str:
+        """The session (experiment run) this storage writes to; fixed per instance."""
+        return self._session_id
+
+    @property
+    def target_id(self) -> str:
+        """The target (unit of work) inside the session; fixed per instance."""
+        return self._target_id
+
+    @abstractmethod
+    def to_config(self) -> dict[str, Any]:
+        """A plain dict from which the factory rebuilds an equivalent storage (no secrets)."""
+
+    def describe(self) -> str:
+        """Short location string, e.g. ``memory://sess/target``."""
+        return f"{self.backend_name}://{self._session_id}/{self._target_id}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(session_id={self._session_id!r}, target_id={self._target_id!r})"
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<span class='psnb-storage'><b>{html.escape(type(self).__name__)}</b> "
+            f"<code>{html.escape(self._session_id)}</code> / <code>{html.escape(self._target_id)}</code></span>"
+        )
+
+    # ---- primitives (backends) --------------------------------------------------------------------
+    @abstractmethod
+    def _write(self, key: str, kind: Kind, payload: bytes) -> None:
+        """Store ``payload`` of ``kind`` under ``key``, replacing any value of any kind."""
+
+    @abstractmethod
+    def _read(self, key: str, hint: Kind) -> tuple[Kind, bytes] | None:
+        """Return ``(kind, payload)`` or None; ``hint`` is the kind the caller expects."""
+
+    @abstractmethod
+    def _remove(self, key: str) -> bool:
+        """Delete the key; True if something was deleted."""
+
+    @abstractmethod
+    def _iter_keys(self, prefix: str) -> Iterable[str]:
+        """All keys of this target (may include keys not starting with ``prefix``)."""
+
+    @abstractmethod
+    def _stat(self, key: str) -> KeyInfo | None:
+        """Metadata of the key or None."""
+
+    @abstractmethod
+    def _list_sessions(self) -> Iterable[str]:
+        """Sessions that hold data on this backend."""
+
+    @abstractmethod
+    def _list_targets(self, session: str) -> Iterable[str]:
+        """Targets of ``session`` that hold data."""
+
+    @abstractmethod
+    def _sibling(self, session_id: str, target_id: str) -> Self:
+        """A storage for another session/target sharing this one's connection, root or store."""
+
+    def _exists(self, key: str) -> bool:
+        return self._stat(key) is not None
+
+    def _decode_json(self, payload: bytes) -> Any:
+        return codec.decode_json(payload)
+
+    # ---- JSON / text / bytes ----------------------------------------------------------------------
+    def save(self, key: str, value: Any) -> None:
+        """Store a JSON value (dict, list, str, number, bool, None); nothing is written if it is rejected."""
+        key = check_key(key)
+        self._write(key, "json", codec.encode_json(value, key, pretty=self.pretty_json))
+
+    def load(self, key: str, default: Any = None) -> Any:
+        """Return an independent copy of the JSON value under ``key``, or ``default`` when missing."""
+        got = self._read(check_key(key), "json")
+        if got is None:
+            return default
+        kind, payload = got
+        if kind != "json":
+            raise StorageKindError(key, kind, "json")
+        return self._decode_json(payload)
+
+    def save_string(self, key: str, text: str) -> None:
+        """Store text verbatim (HTML, Markdown, logs): every character and newline round-trips."""
+        key = check_key(key)
+        self._write(key, "text", codec.encode_text(text, key))
+
+    def load_string(self, key: str, default: str | None = None) -> str | None:
+        """Return the text under ``key`` exactly as saved, or ``default`` when missing."""
+        got = self._read(check_key(key), "text")
+        if got is None:
+            return default
+        kind, payload = got
+        if kind != "text":
+            raise StorageKindError(key, kind, "text")
+        return codec.decode_text(payload)
+
+    def save_bytes(self, key: str, data: bytes | bytearray | memoryview) -> None:
+        """Store raw bytes (screenshots, archives)."""
+        key = check_key(key)
+        self._write(key, "bytes", codec.to_bytes(data, key))
+
+    def load_bytes(self, key: str, default: bytes | None = None) -> bytes | None:
+        """Return the bytes under ``key``, or ``default`` when missing."""
+        got = self._read(check_key(key), "bytes")
+        if got is None:
+            return default
+        kind, payload = got
+        if kind != "bytes":
+            raise StorageKindError(key, kind, "bytes")
+        return payload
+
+    def __getitem__(self, key: str) -> Any:
+        """Load a key of any kind; KeyError when missing."""
+        value = self.load_any(key, _MISSING)
+        if value is _MISSING:
+            raise StorageKeyError(f"no key {key!r} in {self.describe()}")
+        return value
+
+    def load_any(self, key: str, default: Any = None) -> Any:
+        """Load a key whatever its kind (JSON value, str or bytes)."""
+        try:
+            return self.load(key, default)
+        except StorageKindError as exc:
+            loader = {"text": self.load_string, "bytes": self.load_bytes}[exc.stored]
+            return loader(key, default)
+
+    # ---- streaming --------------------------------------------------------------------------------
+    def save_stream(self, key: str, source: IO[bytes] | Iterable[bytes]) -> int:
+        """Store bytes from a binary file or an iterable of chunks; returns the byte count."""
+        key = check_key(key)
+        chunks = _chunks_of(source, key)
+        return self._write_stream(key, chunks)
+
+    def iter_bytes(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        """Yield the bytes under ``key`` in chunks; StorageKeyError when missing."""
+        key = check_key(key)
+        return self._read_stream(key, chunk_size)
+
+    def _write_stream(self, key: str, chunks: Iterable[bytes]) -> int:
+        data = b"".join(chunks)  # backends that can stream override this
+        self._write(key, "bytes", data)
+        return len(data)
+
+    def _read_stream(self, key: str, chunk_size: int) -> Iterator[bytes]:
+        data = self.load_bytes(key)
+        if data is None:
+            raise StorageKeyError(f"no key {key!r} in {self.describe()}")
+        return (data[i : i + chunk_size] for i in range(0, len(data), chunk_size))
+
+    # ---- keys ---------------------------------------------------------------------------------------
+    def exists(self, key: str) -> bool:
+        """True when ``key`` holds a value of any kind."""
+        return self._exists(check_key(key))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.exists(key)
+
+    def delete(self, key: str) -> bool:
+        """Delete ``key``; True if it existed."""
+        return self._remove(check_key(key))
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Sorted keys of this target that start with ``prefix``."""
+        prefix = check_prefix(prefix)
+        return sorted(k for k in self._iter_keys(prefix) if k.startswith(prefix))
+
+    def info(self, key: str) -> KeyInfo | None:
+        """Kind, size, content hash and modified time (where known) of ``key``; None when missing."""
+        return self._stat(check_key(key))
+
+    def delete_target(self) -> int:
+        """Delete every key of this target; returns how many were deleted."""
+        return sum(1 for ok in self.delete_many(self.list_keys()).ok.values() if ok)
+
+    # ---- navigation ---------------------------------------------------------------------------------
+    def sessions(self) -> list[str]:
+        """Sorted sessions that hold data on this backend."""
+        return sorted(set(self._list_sessions()))
+
+    def targets(self, session: str | None = None) -> list[str]:
+        """Sorted targets of ``session`` (default: this storage's session)."""
+        session = self._session_id if session is None else check_id(session, "session_id")
+        return sorted(set(self._list_targets(session)))
+
+    def for_target(self, target_id: str) -> Self:
+        """A sibling storage for another target of this session, sharing resources."""
+        return self._sibling(self._session_id, check_id(target_id, "target_id"))
+
+    def for_session(self, session_id: str, target_id: str | None = None) -> Self:
+        """A sibling storage for another session (and target, default: this one), sharing resources."""
+        target = self._target_id if target_id is None else target_id
+        return self._sibling(check_id(session_id, "session_id"), check_id(target, "target_id"))
+
+    # ---- bulk ---------------------------------------------------------------------------------------
+    def save_many(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]], kind: Kind = "json") -> BulkResult:
+        """Save many values of one kind; per-key results, failures reported, never silently lost."""
+        saver = {"json": self.save, "text": self.save_string, "bytes": self.save_bytes}.get(kind)
+        if saver is None:
+            raise StorageValueError(f"kind must be one of {', '.join(codec.KINDS)}, not {kind!r}")
+        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        return self._bulk([k for k, _ in pairs], lambda i, k: saver(k, pairs[i][1]) or True)
+
+    def load_many(self, keys: Iterable[str], default: Any = None) -> BulkResult:
+        """Load many keys of any kind; ``ok`` maps each key to its value (``default`` when missing)."""
+        return self._bulk(list(keys), lambda _i, k: self.load_any(k, default))
+
+    def delete_many(self, keys: Iterable[str]) -> BulkResult:
+        """Delete many keys; ``ok`` maps each key to whether it existed."""
+        return self._bulk(list(keys), lambda _i, k: self.delete(k))
+
+    def _bulk(self, keys: list[str], op: Any) -> BulkResult:
+        result = BulkResult()
+
+        def run(i: int) -> None:
+            key = keys[i]
+            try:
+                result.ok[key] = op(i, key)
+            except Exception as exc:  # noqa: BLE001 - per-key outcome, reported, never swallowed
+                result.errors[key] = exc
+
+        if self.concurrent_bulk and len(keys) > 1:
+            with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
+                list(pool.map(run, range(len(keys))))
+        else:
+            for i in range(len(keys)):
+                run(i)
+        result.ok = {k: result.ok[k] for k in keys if k in result.ok}
+        return result
+
+    # ---- versions -----------------------------------------------------------------------------------
+    def version_key(self, name: str) -> str:
+        """A new timestamped key for ``name`` (``name__YYYYMMDDTHHMMSSffffffZ.ext``), unique in this process."""
+        return new_version_key(check_key(name))
+
+    def save_version(self, name: str, value: Any, kind: Kind = "json") -> str:
+        """Save ``value`` under a new version key of ``name``; returns the key."""
+        key = self.version_key(name)
+        {"json": self.save, "text": self.save_string, "bytes": self.save_bytes}[kind](key, value)
+        return key
+
+    def versions(self, name: str) -> list[str]:
+        """Keys of ``name``'s versions, newest first."""
+        check_key(name)
+        pattern = version_pattern(name)
+        folder = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
+        found = [k for k in self.list_keys(folder) if pattern.fullmatch(k)]
+        return sorted(found, key=lambda k: parse_version_key(k) or "", reverse=True)
+
+    def latest_version(self, name: str) -> str | None:
+        """The newest version key of ``name``, or None."""
+        found = self.versions(name)
+        return found[0] if found else None
+
+    # ---- lifecycle ----------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release resources (connections); the base holds none."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chunks_of(source: IO[bytes] | Iterable[bytes], key: str) -> Iterator[bytes]:
+    read = getattr(source, "read", None)
+    if read is not None:
+        while chunk := read(CHUNK):
+            yield bytes(chunk)
+        return
+    for chunk in source:
+        yield codec.to_bytes(chunk, key)

@@ -1,0 +1,121 @@
+"""Kinds of stored values (json / text / bytes) and their exact, validated encoding."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any, Literal
+
+from .errors import StorageValueError
+
+__all__ = [
+    "KINDS",
+    "Kind",
+    "MAX_DEPTH",
+    "content_hash",
+    "decode_json",
+    "decode_text",
+    "encode_json",
+    "encode_text",
+    "json_problem",
+    "to_bytes",
+]
+
+Kind = Literal["json", "text", "bytes"]
+KINDS: tuple[Kind, ...] = ("json", "text", "bytes")
+MAX_DEPTH = 500
+
+_ACCEPTED = "dict (str keys), list, tuple, str, int, float (finite), bool or None"
+_SCALARS = (str, int, bool, type(None))
+
+
+def json_problem(value: Any) -> tuple[str, str] | None:
+    """Find the first reason ``value`` is not an exact JSON value: ``(path, problem)`` or None."""
+    stack: list[tuple[Any, str, int]] = [(value, "root", 0)]
+    active: set[int] = set()  # ids of containers on the current path, to find cycles
+    exits: list[tuple[int, int]] = []  # (stack length at entry, container id) to leave `active`
+    while stack:
+        while exits and len(stack) <= exits[-1][0]:
+            active.discard(exits.pop()[1])
+        item, path, depth = stack.pop()
+        kind = type(item)
+        if kind in _SCALARS:
+            continue
+        if kind is float:
+            if not math.isfinite(item):
+                return path, f"{item!r} is not valid JSON (NaN and Infinity are rejected)"
+            continue
+        if isinstance(item, (dict, list, tuple)):
+            if depth >= MAX_DEPTH:
+                return path, f"nested deeper than {MAX_DEPTH} levels"
+            if id(item) in active:
+                return path, "is a reference cycle (the value contains itself)"
+            active.add(id(item))
+            exits.append((len(stack), id(item)))
+            if isinstance(item, dict):
+                for k in item:
+                    if type(k) is not str:
+                        return path, f"has a {type(k).__name__} dict key {k!r}; JSON object keys must be str"
+                children = [(v, f"{path}[{k!r}]", depth + 1) for k, v in item.items()]
+            else:
+                children = [(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item)]
+            stack.extend(reversed(children))
+            continue
+        if isinstance(item, (str, int, float)):  # subclasses (e.g. enum.IntEnum) would not round-trip
+            return path, f"is a {kind.__module__}.{kind.__qualname__}, a subclass of a JSON type; convert it first"
+        return path, f"is a {kind.__module__}.{kind.__qualname__}, not JSON-serialisable"
+    return None
+
+
+def encode_json(value: Any, key: str = "", *, pretty: bool = False) -> bytes:
+    """Validate ``value`` and return its UTF-8 JSON encoding; StorageValueError names the bad path."""
+    problem = json_problem(value)
+    if problem:
+        path, why = problem
+        where = f" for key {key!r}" if key else ""
+        raise StorageValueError(f"cannot save{where}: {path} {why}; accepted: {_ACCEPTED}")
+    if pretty:
+        return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_json(blob: bytes | str) -> Any:
+    """Parse stored JSON (a fresh, independent object every call)."""
+    return json.loads(blob)
+
+
+def encode_text(text: Any, key: str = "") -> bytes:
+    """Encode text for storage, byte-exact; rejects non-str and unencodable (lone surrogate) text."""
+    if not isinstance(text, str):
+        raise StorageValueError(
+            f"save_string({key!r}, ...) needs a str, not {type(text).__name__}; use save() for JSON or save_bytes() for bytes"
+        )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise StorageValueError(
+            f"cannot save_string {key!r}: character {text[exc.start]!r} at index {exc.start} is a lone surrogate, not valid Unicode text"
+        ) from None
+
+
+def decode_text(blob: bytes) -> str:
+    """Decode stored text."""
+    return blob.decode("utf-8")
+
+
+def to_bytes(data: Any, key: str = "") -> bytes:
+    """Accept bytes-like data for save_bytes."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise StorageValueError(
+        f"save_bytes({key!r}, ...) needs bytes, bytearray or memoryview, not {type(data).__name__}; use save_string() for text"
+    )
+
+
+def content_hash(kind: Kind, payload: bytes) -> str:
+    """Backend-independent content hash: sha256 of the canonical form (JSON: sorted, compact)."""
+    if kind == "json":
+        value = json.loads(payload)
+        payload = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(payload).hexdigest()

@@ -1,0 +1,85 @@
+"""The one error tree of perf_storage_nb.
+
+Every error we raise derives from :class:`StorageError` and also from the builtin a caller would
+naturally catch, so ``except KeyError`` / ``except ValueError`` / ``except TypeError`` keep working::
+
+    StorageError (Exception)
+     ├── StorageNameError        also ValueError   an invalid session id, target id or key
+     ├── StorageValueError       also ValueError   a value that cannot be stored (names the path)
+     ├── StorageKindError        also TypeError    a key loaded with the wrong method (names the right one)
+     ├── StorageKeyError         also KeyError     a key that must exist does not
+     ├── StorageConfigError      also ValueError   a bad backend name, option, URL or env var
+     ├── StorageNotSupported     also NotImplementedError  the backend cannot do this at all
+     └── StorageBackendError     also OSError      I/O or HTTP failure; ``__cause__`` holds the original
+          ├── StorageConnectionError  also ConnectionError  server down / refused / timed out (names the URL)
+          └── StorageAuthError        also PermissionError  API key missing or wrong
+
+Foreign exceptions (``OSError`` from the file system, ``httpx.HTTPError``) are translated at one seam per
+backend with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "StorageAuthError",
+    "StorageBackendError",
+    "StorageConfigError",
+    "StorageConnectionError",
+    "StorageError",
+    "StorageKeyError",
+    "StorageKindError",
+    "StorageNameError",
+    "StorageNotSupported",
+    "StorageValueError",
+]
+
+
+class StorageError(Exception):
+    """Base class of every error perf_storage_nb raises."""
+
+    def __str__(self) -> str:
+        # KeyError's str() adds quotes around the message; our messages are sentences.
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class StorageNameError(StorageError, ValueError):
+    """A session id, target id or key is not valid (the message says what is allowed)."""
+
+
+class StorageValueError(StorageError, ValueError):
+    """A value cannot be stored; the message names the offending path inside the value."""
+
+
+class StorageKindError(StorageError, TypeError):
+    """A key holds a different kind (json/text/bytes) than the method used to load it."""
+
+    def __init__(self, key: str, stored: str, wanted: str) -> None:
+        method = {"json": "load", "text": "load_string", "bytes": "load_bytes"}[stored]
+        super().__init__(
+            f"key {key!r} holds {stored}, not {wanted}: read it with {method}({key!r})"
+        )
+        self.key, self.stored, self.wanted = key, stored, wanted
+
+
+class StorageKeyError(StorageError, KeyError):
+    """A key that must exist is missing."""
+
+
+class StorageConfigError(StorageError, ValueError):
+    """A backend name, option, URL or environment variable is not valid."""
+
+
+class StorageNotSupported(StorageError, NotImplementedError):
+    """The backend (or the server behind it) cannot do this operation at all."""
+
+
+class StorageBackendError(StorageError, OSError):
+    """The backend failed (I/O or HTTP); ``__cause__`` holds the original exception."""
+
+
+class StorageConnectionError(StorageBackendError, ConnectionError):
+    """The backend could not be reached (refused, reset, timed out); the message names the URL."""
+
+
+class StorageAuthError(StorageBackendError, PermissionError):
+    """The server refused the request: the API key is missing or wrong."""
