@@ -68,7 +68,7 @@ def check_key(key: object) -> str:
         problem = _segment_problem(segment)
         if problem:
             raise StorageNameError(
-                f"invalid key {key!r}: {problem}; a key is '/'-separated segments of {_ALLOWED}, e.g. 'results/metrics.json'"
+                f"invalid key {key!r}: {problem}; allowed: '/'-separated segments of {_ALLOWED}, e.g. 'results/metrics.json'"
             )
     return key
 
