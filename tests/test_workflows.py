@@ -19,7 +19,9 @@ from perf_storage_nb import BaseStorage, LocalStorage, StorageError, target_id_f
 from perf_storage_nb.workflows import (
     BatchInterrupted,
     BatchResult,
+    before_after,
     compare_sessions,
+    diff_saved_snapshots,
     flatten_metrics,
     run_batch,
 )
@@ -290,3 +292,55 @@ def test_compare_sessions_zero_baseline_and_nested(storage: BaseStorage) -> None
 def test_flatten_metrics() -> None:
     assert flatten_metrics({"b": {"y": 1, "x": [1]}, "a": 2}) == {"a": 2, "b.x": [1], "b.y": 1}
     assert flatten_metrics(3) == {"value": 3}
+
+
+# ---- before/after ----------------------------------------------------------------------------------------
+def test_before_after_snapshots_saved_and_diffed(make_storage: Callable[..., BaseStorage]) -> None:
+    storage = make_storage(target="item_001")
+    storage.save("graphs/parsed.json", {"nodes": 340, "tags": ["p", "div"]})
+    storage.save_string("output/rendered.html", "<p>old</p>\n")
+    storage.save("results/obsolete.json", 1)
+    with before_after(storage, "transform", diff_key="output/diff.html") as ba:
+        storage.save("graphs/parsed.json", {"nodes": 300, "tags": ["p", "div"]})
+        storage.save_string("output/rendered.html", "<p>new</p>\n")
+        storage.delete("results/obsolete.json")
+        storage.save("results/metrics.json", {"size_reduction_pct": 12.0})
+    diff = ba.diff
+    assert diff is not None and ba.labels == ("before_transform", "after_transform")
+    assert (diff.added, diff.removed, diff.changed) == (1, 1, 2)
+    text = diff.to_text()
+    assert "before_transform -> after_transform" in text
+    assert "snapshots/" not in text  # the snapshot files themselves are not part of the state
+    assert "graphs/parsed.json root['nodes']: 340 -> 300" in text
+    assert "+<p>new</p>" in text
+    assert sorted(storage.list_keys("snapshots/")) == ["snapshots/after_transform.json", "snapshots/before_transform.json"]
+    page = storage.load_string("output/diff.html")
+    assert page.startswith("<!DOCTYPE html>") and "after_transform" in page
+    again = diff_saved_snapshots(storage, "before_transform", "after_transform")
+    assert again.to_text() == text
+    assert "changed=2" in repr(ba) and ba._repr_html_() == diff._repr_html_()
+    with pytest.raises(KeyError, match="before_transform, after_transform|saved snapshots"):
+        diff_saved_snapshots(storage, "before_cleanup", "after_transform")
+
+
+def test_before_after_failed_step_has_no_after(storage: BaseStorage) -> None:
+    storage.save("a.json", 1)
+    ba = before_after(storage, "cleanup", save=False)
+    with pytest.raises(RuntimeError):
+        with ba:
+            storage.save("a.json", 2)
+            raise RuntimeError("transform crashed")
+    assert ba.before is not None and ba.after is None and ba.diff is None
+    assert storage.list_keys() == ["a.json"]  # save=False writes nothing
+    assert "before taken" in repr(ba)
+
+
+def test_before_after_over_several_targets_with_tolerance(make_storage: Callable[..., BaseStorage]) -> None:
+    a, b = make_storage(target="t_a"), make_storage(target="t_b")
+    a.save("results/metrics.json", {"p50_ms": 10.0})
+    b.save("results/metrics.json", {"p50_ms": 10.0})
+    with before_after([a, b], "rerun", rel_tol="5%") as ba:
+        a.save("results/metrics.json", {"p50_ms": 10.2})  # within 5%
+        b.save("results/metrics.json", {"p50_ms": 20.0})
+    assert ba.diff is not None and ba.diff.changed == 1 and ba.diff.tolerated == 1
+    assert "t_b/results/metrics.json" in ba.diff.to_text()
