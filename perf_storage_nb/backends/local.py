@@ -22,6 +22,8 @@ DEFAULT_ROOT = "./perf_results"
 _XATTR = "user.perf_storage.kind"
 _HAS_XATTR = hasattr(os, "setxattr")
 _RETRIES = 20  # a concurrent delete may remove a folder between our mkdir and our create
+_PROC_FD = os.path.isdir("/proc/self/fd")
+_O_PATH = getattr(os, "O_PATH", os.O_RDONLY)  # O_PATH: open for fstat/readlink without read permission
 
 
 class LocalStorage(BaseStorage):
@@ -67,9 +69,18 @@ class LocalStorage(BaseStorage):
 
     def _check_inside(self, folder: str) -> None:
         """Refuse folders that resolve outside the root (a symlink planted inside the tree)."""
-        real = os.path.realpath(folder)
+        self._check_real(os.path.realpath(folder), folder)
+
+    def _check_real(self, real: str, shown: str) -> None:
         if real != self._real_root and not real.startswith(self._real_root + os.sep):
-            raise StorageNameError(f"refusing {folder!r}: it resolves to {real!r}, outside the storage root {self._real_root!r}")
+            raise StorageNameError(f"refusing {shown!r}: it resolves to {real!r}, outside the storage root {self._real_root!r}")
+
+    def _check_fd_inside(self, fd: int, path: str) -> None:
+        """Containment check of an opened file: one readlink of /proc/self/fd instead of a realpath walk."""
+        if _PROC_FD:
+            self._check_real(os.readlink(f"/proc/self/fd/{fd}"), path)
+        else:
+            self._check_inside(os.path.dirname(path))
 
     @contextmanager
     def _os_errors(self, action: str, key: str) -> Iterator[None]:
@@ -118,34 +129,50 @@ class LocalStorage(BaseStorage):
         return written
 
     def _create_temp(self, key: str, folder: str, name: str) -> tuple[int, str]:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         for _ in range(_RETRIES):
             try:
-                os.makedirs(folder, exist_ok=True)
-            except (FileExistsError, NotADirectoryError):
-                raise StorageValueError(
-                    f"cannot save {key!r}: a parent of it is already a key (a key cannot also be a folder)"
-                ) from None
-            self._check_inside(folder)
-            tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+            except (FileNotFoundError, NotADirectoryError) as exc:
+                # Slow path: the folder is missing (or a parent is a file). Check where it would resolve
+                # *before* creating anything, so a planted symlink cannot make us create folders outside.
+                self._check_inside(folder)
+                if isinstance(exc, NotADirectoryError):
+                    raise _parent_is_key(key) from None
+                try:
+                    os.makedirs(folder, exist_ok=True)
+                except (FileExistsError, NotADirectoryError):
+                    raise _parent_is_key(key) from None
+                continue  # also the retry when a concurrent delete pruned the folder in between
             try:
-                return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666), tmp
-            except FileNotFoundError:
-                continue  # the folder was pruned by a concurrent delete; make it again
+                self._check_fd_inside(fd, tmp)
+            except BaseException:
+                os.close(fd)
+                with _ignore_missing():
+                    os.unlink(tmp)
+                raise
+            return fd, tmp
         raise StorageBackendError(f"cannot save {key!r}: its folder keeps disappearing (concurrent deletes?)")
 
-    def _open(self, key: str) -> int | None:
+    def _open(self, key: str, flags: int = os.O_RDONLY) -> int | None:
         path = self._path(key)
-        self._check_inside(os.path.dirname(path))
         try:
-            return os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            fd = os.open(path, flags | os.O_NOFOLLOW)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except IsADirectoryError:
             return None  # a folder of keys, not a key
         except OSError as exc:
             if exc.errno == errno.ELOOP:
+                self._check_inside(os.path.dirname(path))
                 raise StorageNameError(f"refusing {key!r}: it is a symbolic link (links are never followed)") from None
             raise
+        try:
+            self._check_fd_inside(fd, path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def _kind_of(self, fd: int, key: str) -> Kind:
         if _HAS_XATTR:
@@ -188,10 +215,14 @@ class LocalStorage(BaseStorage):
         return _iter_fd(fd, chunk_size)
 
     def _exists(self, key: str) -> bool:
-        try:
-            return stat.S_ISREG(os.lstat(self._path(key)).st_mode)
-        except (FileNotFoundError, NotADirectoryError):
-            return False
+        with self._os_errors("check", key):
+            fd = self._open(key, _O_PATH)
+            if fd is None:
+                return False
+            try:
+                return stat.S_ISREG(os.fstat(fd).st_mode)
+            finally:
+                os.close(fd)
 
     def _remove(self, key: str) -> bool:
         path = self._path(key)
@@ -282,6 +313,10 @@ def _fsync_dir(folder: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _parent_is_key(key: str) -> StorageValueError:
+    return StorageValueError(f"cannot save {key!r}: a parent of it is already a key (a key cannot also be a folder)")
 
 
 class _ignore_missing:
