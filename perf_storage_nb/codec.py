@@ -30,8 +30,53 @@ _ACCEPTED = "dict (str keys), list, tuple, str, int, float (finite), bool or Non
 _SCALARS = (str, int, bool, type(None))
 
 
+_LEAVES = frozenset(_SCALARS)
+_STR_ONLY = frozenset((str,))
+# Built once: json.dumps(**options) would build an identical encoder on every call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_PRETTY = json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def _plainly_json(item: Any, depth: int = 0) -> bool:
+    """Fast, conservative check: True only when ``item`` is certainly an exact JSON value.
+
+    Anything unusual (subclasses, NaN, deep nesting, cycles, which nest without end) answers False and
+    the full walk in json_problem finds and names the problem; this only spares valid values its cost.
+    """
+    kind = type(item)
+    if kind is dict:
+        if not set(map(type, item)) <= _STR_ONLY:
+            return False
+        children = item.values()
+    elif kind is list or kind is tuple:
+        children = item
+    elif kind in _LEAVES:
+        return True
+    elif kind is float:
+        return math.isfinite(item)
+    else:
+        return False
+    if depth >= MAX_DEPTH:
+        return False
+    for child in children:
+        child_kind = type(child)
+        if child_kind in _LEAVES:
+            continue
+        if child_kind is float:
+            if not math.isfinite(child):
+                return False
+        elif not _plainly_json(child, depth + 1):
+            return False
+    return True
+
+
 def json_problem(value: Any) -> tuple[str, str] | None:
     """Find the first reason ``value`` is not an exact JSON value: ``(path, problem)`` or None."""
+    try:
+        if _plainly_json(value):
+            return None
+    except RecursionError:
+        pass  # called deep in a stack: the iterative walk below has no recursion limit
     stack: list[tuple[Any, str, int]] = [(value, "root", 0)]
     active: set[int] = set()  # ids of containers on the current path, to find cycles
     exits: list[tuple[int, int]] = []  # (stack length at entry, container id) to leave `active`
@@ -76,8 +121,8 @@ def encode_json(value: Any, key: str = "", *, pretty: bool = False) -> bytes:
         where = f" for key {key!r}" if key else ""
         raise StorageValueError(f"cannot save{where}: {path} {why}; accepted: {_ACCEPTED}")
     if pretty:
-        return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        return (_PRETTY.encode(value) + "\n").encode("utf-8")
+    return _COMPACT.encode(value).encode("utf-8")
 
 
 def decode_json(blob: bytes | str) -> Any:
