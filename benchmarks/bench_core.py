@@ -85,15 +85,22 @@ def bench_local(report: Report, doc: dict[str, Any], tmp: Path) -> None:
     plain_dir = tmp / "plain"
     plain_dir.mkdir()
     folder = str(plain_dir)
-    blob = json.dumps(doc).encode()
+    # Anchors write what a careful hand-written script would: the same indent=2 JSON (what LocalStorage
+    # stores, for humans) and, as a second reference, compact json.dumps.
+    pretty = lambda: (json.dumps(doc, indent=2) + "\n").encode()  # noqa: E731
+    compact = lambda: json.dumps(doc).encode()  # noqa: E731
     for key in keys:  # every key exists before timing, whatever the round length
-        atomic_write(folder, key, blob)
+        atomic_write(folder, key, pretty())
         storage.save(key, doc)
     nk_s, nk_p = cycling(keys), cycling(keys)
 
-    write = ops_per_second(lambda: atomic_write(folder, nk_p(), json.dumps(doc).encode()), **kw)
+    write = ops_per_second(lambda: atomic_write(folder, nk_p(), pretty()), **kw)
     ours_save = ops_per_second(lambda: storage.save(nk_s(), doc), **kw)
-    report.add(SECTION, "local save 1KB json", ours_save, "ops/s", anchor_name="tmp+os.replace", anchor_value=write, aim=">=0.8x")
+    write_compact = ops_per_second(lambda: atomic_write(folder, nk_p(), compact()), **kw)
+    report.add(SECTION, "local save 1KB json", ours_save, "ops/s", anchor_name="tmp+os.replace, same indent=2 JSON",
+               anchor_value=write, aim=">=0.8x")
+    report.add(SECTION, "local save 1KB json", ours_save, "ops/s", anchor_name="tmp+os.replace, compact json.dumps",
+               anchor_value=write_compact, note="ours pretty-prints for humans (pure-Python indent encoder)")
 
     def plain_read() -> Any:
         with open(os.path.join(folder, nk_p()), "rb") as fh:
@@ -101,7 +108,7 @@ def bench_local(report: Report, doc: dict[str, Any], tmp: Path) -> None:
 
     read = ops_per_second(plain_read, **kw)
     ours_load = ops_per_second(lambda: storage.load(nk_s()), **kw)
-    report.add(SECTION, "local load 1KB json", ours_load, "ops/s", anchor_name="open+read+loads", anchor_value=read, aim=">=0.8x")
+    report.add(SECTION, "local load 1KB json", ours_load, "ops/s", anchor_name="open+read+json.loads", anchor_value=read, aim=">=0.8x")
 
     anchor = ops_per_second(lambda: os.path.isfile(os.path.join(folder, nk_p())), **kw)
     ours = ops_per_second(lambda: storage.exists(nk_s()), **kw)
@@ -122,7 +129,7 @@ def bench_local(report: Report, doc: dict[str, Any], tmp: Path) -> None:
         # Durable writes: the cost of fsync (file + folder) against the same anchor with fsync.
         durable = LocalStorage("bench", "durable", root=tmp / "ours", fsync=True)
         few = {"min_time": 0.2, "repeat": 3}
-        anchor = ops_per_second(lambda: atomic_write(folder, nk_p(), json.dumps(doc).encode(), fsync=True), **few)
+        anchor = ops_per_second(lambda: atomic_write(folder, nk_p(), pretty(), fsync=True), **few)
         ours = ops_per_second(lambda: durable.save(nk_s(), doc), **few)
         report.add(SECTION, "local save fsync=True", ours, "ops/s", anchor_name="tmp+fsync+os.replace", anchor_value=anchor,
                    note="ours also fsyncs the folder")
