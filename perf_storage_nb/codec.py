@@ -120,9 +120,37 @@ def encode_json(value: Any, key: str = "", *, pretty: bool = False) -> bytes:
         path, why = problem
         where = f" for key {key!r}" if key else ""
         raise StorageValueError(f"cannot save{where}: {path} {why}; accepted: {_ACCEPTED}")
-    if pretty:
-        return (_PRETTY.encode(value) + "\n").encode("utf-8")
-    return _COMPACT.encode(value).encode("utf-8")
+    try:
+        if pretty:
+            return (_PRETTY.encode(value) + "\n").encode("utf-8")
+        return _COMPACT.encode(value).encode("utf-8")
+    except ValueError as exc:  # rare, so found only here: a lone surrogate in a str, an int too long to print
+        path, why = _unencodable(value)
+        where = f" for key {key!r}" if key else ""
+        raise StorageValueError(f"cannot save{where}: {path} {why}") from exc
+
+
+def _unencodable(value: Any) -> tuple[str, str]:
+    """Locate the str or int that json/UTF-8 encoding refused (value already passed json_problem)."""
+    stack: list[tuple[Any, str]] = [(value, "root")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return path, f"contains {item[exc.start]!r} at index {exc.start}, a lone surrogate, not valid Unicode text"
+        elif isinstance(item, int) and not isinstance(item, bool):
+            try:
+                str(item)
+            except ValueError:
+                return path, "is an integer too long to write as text (over sys.get_int_max_str_digits() digits)"
+        elif isinstance(item, dict):
+            for k, v in reversed(item.items()):
+                stack.extend([(v, f"{path}[{k!r}]"), (k, f"{path} key {k!r}")])
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(item))))
+    return "root", "cannot be encoded as UTF-8 JSON"
 
 
 def decode_json(blob: bytes | str) -> Any:
