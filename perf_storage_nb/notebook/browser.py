@@ -182,7 +182,8 @@ class StorageBrowser(widgets.VBox):
         self._confirm = widgets.HBox([self._confirm_text, self._confirm_yes, self._confirm_no],
                                      layout=widgets.Layout(display="none"))
         self._var_name = widgets.Text(placeholder="variable name", layout=widgets.Layout(width="180px"))
-        self._load = widgets.Button(description="Load into variable", icon="download", disabled=True)
+        self._load = widgets.Button(description="Load into variable", icon="download", disabled=True,
+                                   layout=widgets.Layout(width="170px"))
         self._status = widgets.HTML(layout=widgets.Layout(width="100%"))
         self._status.add_class("psnb-status")
 
