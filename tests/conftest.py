@@ -24,10 +24,53 @@ def make_local(request: pytest.FixtureRequest, tmp_path: Path, session: str, tar
     return LocalStorage(session, target, root=tmp_path / "store")
 
 
+def make_cache_service(request: pytest.FixtureRequest, tmp_path: Path, session: str, target: str) -> BaseStorage:
+    """The real cache service in-process (a2wsgi WSGITransport: no network, no port), one app per test run."""
+    from perf_storage_nb.backends.cache_service import CacheServiceStorage
+    from perf_storage_nb.cache_client import CacheServiceClient
+
+    return CacheServiceStorage(session, target, client=CacheServiceClient(transport=request.getfixturevalue("cache_service_transport")))
+
+
+def make_cache_service_http(request: pytest.FixtureRequest, tmp_path: Path, session: str, target: str) -> BaseStorage:
+    """The real cache service as a uvicorn process on 127.0.0.1 with API-key auth, one server per test run."""
+    from perf_storage_nb.backends.cache_service import CacheServiceStorage
+
+    server = request.getfixturevalue("cache_server")
+    return CacheServiceStorage(session, target, url=server.url, api_key=server.api_key)
+
+
+@pytest.fixture(scope="session")
+def cache_service_transport() -> object:
+    """An httpx transport into one in-process cache service app (memory mode, no auth)."""
+    pytest.importorskip("mgraph_ai_service_cache", reason="needs mgraph-ai-service-cache (pip install -e '.[server]')")
+    import a2wsgi
+    import httpx
+
+    from perf_storage_nb.server import build_app
+
+    return httpx.WSGITransport(app=a2wsgi.ASGIMiddleware(build_app()))
+
+
+@pytest.fixture(scope="session")
+def cache_server() -> Iterator[object]:
+    """One real uvicorn cache service (memory mode, random API key) for the whole run; stopped at the end."""
+    pytest.importorskip("mgraph_ai_service_cache", reason="needs mgraph-ai-service-cache (pip install -e '.[server]')")
+    pytest.importorskip("uvicorn", reason="needs uvicorn (pip install -e '.[server]')")
+    from perf_storage_nb.server import CacheServer
+
+    server = CacheServer(mode="memory")
+    server.start()
+    yield server
+    server.stop()
+
+
 #: backend id -> maker(request, tmp_path, session, target); each call gives a fresh, empty storage
 MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path, str, str], BaseStorage]] = {
     "memory": make_memory,
     "local": make_local,
+    "cache_service": make_cache_service,
+    "cache_service_http": make_cache_service_http,
 }
 BACKENDS = list(MAKERS)
 

@@ -1,0 +1,783 @@
+"""CacheServiceClient: our own typed httpx client for the MGraph-AI Cache Service.
+
+One seam (:meth:`CacheServiceClient.send`) maps httpx exceptions and HTTP statuses onto our error tree,
+retries idempotent calls (the server drops keep-alive connections after any 500) and fails over between
+several base URLs (replicas sharing one S3 bucket). Everything else is a thin, typed route wrapper plus the
+"direct access" helpers of DESIGN.md §4: cross-session loads, hash queries, content de-duplication, bulk
+multi-target queries and raw-structure inspection.
+
+Example::
+
+    client = CacheServiceClient("http://127.0.0.1:8801", api_key="...", namespace="perf-results")
+    client.load("baseline", "item_001", "results/metrics.json")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from .codec import Kind
+from .errors import (
+    StorageAuthError,
+    StorageBackendError,
+    StorageConfigError,
+    StorageConnectionError,
+    StorageNameError,
+    StorageNotSupported,
+)
+from .names import check_id, check_key
+
+__all__ = [
+    "DEFAULT_API_KEY_HEADER",
+    "DEFAULT_NAMESPACE",
+    "ENTRY_FILE_ID",
+    "CacheServiceClient",
+    "DataFile",
+    "decode_segment",
+    "encode_segment",
+    "split_key",
+    "target_cache_key",
+]
+
+DEFAULT_NAMESPACE = "perf-results"
+DEFAULT_API_KEY_HEADER = "x-api-key"
+#: Every entry is created with this fixed file_id, so all cache_ids ever created for one session/target
+#: (the server mints a new one per create, and races between processes create several) share ONE child
+#: folder ``.../targets/{t}/perf-entry/data``: concurrent first writers lose nothing. Same value as the
+#: original implementation, so its data stays readable.
+ENTRY_FILE_ID = "perf-entry"
+FILE_ID_MAX = 128
+DATA_KEY_MAX = 1024
+INPROCESS_URL = "http://cache-service.inprocess"
+
+DataType = Literal["json", "string", "binary"]
+#: our kinds -> the server's child data types (and back)
+DATA_TYPE: dict[Kind, DataType] = {"json": "json", "text": "string", "bytes": "binary"}
+KIND_OF: dict[str, Kind] = {"json": "json", "string": "text", "binary": "bytes"}
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_HASH = re.compile(r"[a-f0-9]{10,96}")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_CONTENT_TYPES = {"json": "application/json", "string": "text/plain; charset=utf-8", "binary": "application/octet-stream"}
+
+
+# ---- key mapping (DESIGN.md §3) ---------------------------------------------------------------------------
+def encode_segment(segment: str) -> str:
+    """Map one key segment to a server-safe name; ``[A-Za-z0-9_-]`` segments stay as they are.
+
+    The server silently rewrites '.' (to '_' in file ids, '..' to '-' in folders), so a segment with a '.'
+    (or one starting with the marker '__') becomes ``'__' + seg.replace('_', '__').replace('.', '_d')``.
+    """
+    if "." not in segment and not segment.startswith("__"):
+        return segment
+    return "__" + segment.replace("_", "__").replace(".", "_d")
+
+
+def decode_segment(name: str) -> str | None:
+    """Inverse of :func:`encode_segment`; None when ``name`` is not something we could have written."""
+    if not name.startswith("__"):
+        return name if _SAFE_NAME.fullmatch(name) else None
+    out: list[str] = []
+    body, i = name[2:], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "_":
+            nxt = body[i + 1 : i + 2]
+            if nxt == "_":
+                out.append("_")
+            elif nxt == "d":
+                out.append(".")
+            else:
+                return None
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    segment = "".join(out)
+    return segment if encode_segment(segment) == name else None
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``key`` -> ``(data_key, data_file_id)`` as sent to the server; StorageNameError past the server's limits."""
+    parts = [encode_segment(s) for s in key.split("/")]
+    file_id, data_key = parts[-1], "/".join(parts[:-1])
+    if len(file_id) > FILE_ID_MAX:
+        raise StorageNameError(
+            f"invalid key {key!r}: its last segment is {len(file_id)} characters once encoded for the cache service "
+            f"(at most {FILE_ID_MAX} allowed; '.' and '_' cost extra) - use a shorter name"
+        )
+    if len(data_key) > DATA_KEY_MAX:
+        raise StorageNameError(f"invalid key {key!r}: its folder part is {len(data_key)} characters once encoded (at most {DATA_KEY_MAX} allowed)")
+    return data_key, file_id
+
+
+def join_key(data_key: str, file_id: str) -> str | None:
+    """Inverse of :func:`split_key` for names listed by the server; None for names we would not write."""
+    names = [*(data_key.split("/") if data_key else []), file_id]
+    segments = [decode_segment(n) for n in names]
+    if any(s is None for s in segments):
+        return None
+    key = "/".join(segments)  # type: ignore[arg-type]
+    try:
+        check_key(key)
+    except StorageNameError:
+        return None
+    return key
+
+
+def target_cache_key(session_id: str, target_id: str) -> str:
+    """The entry key of one session/target: ``sessions/{session}/targets/{target}``."""
+    return f"sessions/{check_id(session_id, 'session_id')}/targets/{check_id(target_id, 'target_id')}"
+
+
+def key_hash(text: str) -> str:
+    """The server's ``cache_hash`` of an entry stored with ``json_field_path`` naming a str field."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def content_cache_hash(value: Any) -> str:
+    """The ``cache_hash`` the server gives an entry whose body is ``value`` (bytes, str or a JSON value)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+    else:
+        data = json.dumps(value, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _path(*names: str) -> str:
+    return "/".join(n for n in names if n)
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One child data file as listed by the server."""
+
+    data_key: str
+    file_id: str
+    data_type: str
+    size: int
+    path: str
+
+    @property
+    def key(self) -> str | None:
+        """Our key for this file (None when its name is not one we could have written)."""
+        return join_key(self.data_key, self.file_id)
+
+    @property
+    def kind(self) -> Kind | None:
+        """Our kind (json/text/bytes) for this file's data type."""
+        return KIND_OF.get(self.data_type)
+
+
+@dataclass
+class TargetState:
+    """What a client knows about one session/target entry; shared by every storage of that target."""
+
+    cache_key: str
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    cache_id: str | None = None
+    #: key -> kind of every key whose kind we know (our own writes, reads and listings)
+    kinds: dict[str, Kind] = field(default_factory=dict)
+    #: True when ``kinds`` holds every key of the target (fresh entry, or filled from one listing)
+    complete: bool = False
+
+
+class _ApiKeyAuth(httpx.Auth):
+    """Adds the API key header per request, so the key never sits in the client's default headers."""
+
+    def __init__(self, header: str, key: str) -> None:
+        self._header, self._key = header, key
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        request.headers[self._header] = self._key
+        yield request
+
+    def __repr__(self) -> str:
+        return f"_ApiKeyAuth(header={self._header!r}, key=***)"
+
+
+class CacheServiceClient:
+    """Typed, thread-safe httpx client for the MGraph-AI Cache Service (keep-alive, timeouts, retries, failover).
+
+    ``url`` is one base URL, a list, or a comma-separated string of replicas. ``api_key`` (default: env
+    ``PERF_STORAGE_API_KEY``) goes in header ``api_key_header``; it never appears in a repr or an error.
+    ``transport`` replaces the network (e.g. ``httpx.WSGITransport`` over an in-process app).
+    """
+
+    def __init__(
+        self,
+        url: str | Sequence[str] | None = None,
+        *,
+        api_key: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        timeout: float = 30.0,
+        retries: int = 3,
+        api_key_header: str = DEFAULT_API_KEY_HEADER,
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = 32,
+    ) -> None:
+        if url is None:  # an explicit transport (in-process app, fault injection) needs no real URL
+            url = INPROCESS_URL if transport is not None else os.environ.get("PERF_STORAGE_URL")
+        if not url:
+            raise StorageConfigError(
+                "no cache service URL: pass url='http://127.0.0.1:8801' (or several, comma-separated) or set "
+                "PERF_STORAGE_URL; start a local server with `perf-storage serve`"
+            )
+        urls = [u.strip().rstrip("/") for u in (url.split(",") if isinstance(url, str) else url)]
+        urls = [u for u in urls if u]
+        for u in urls:
+            if not u.startswith(("http://", "https://")):
+                raise StorageConfigError(f"cache service URL {u!r} must start with http:// or https://")
+        if not urls:
+            raise StorageConfigError(f"no cache service URL in {url!r}")
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise StorageConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        if not isinstance(retries, int) or retries < 0:
+            raise StorageConfigError(f"retries must be an int >= 0, not {retries!r}")
+        self.urls: tuple[str, ...] = tuple(urls)
+        self.namespace = check_namespace(namespace)
+        self.timeout = float(timeout)
+        self.retries = retries
+        self.api_key_header = api_key_header
+        api_key = api_key if api_key is not None else os.environ.get("PERF_STORAGE_API_KEY")
+        self._has_key = bool(api_key)
+        self._current = 0
+        self._lock = threading.Lock()
+        self._targets: dict[tuple[str, str], TargetState] = {}
+        self._storage_mode: str | None = None
+        # WSGI gives the app no body without a Content-Length, so chunked uploads are joined in-process
+        # (where nothing crosses a network and the WSGI transport buffers the body anyway).
+        self._chunked_uploads = not isinstance(transport, httpx.WSGITransport)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self.http = httpx.Client(
+            timeout=httpx.Timeout(self.timeout),
+            limits=limits,
+            transport=transport,
+            auth=_ApiKeyAuth(api_key_header, api_key) if api_key else None,
+            follow_redirects=False,
+        )
+
+    # ---- identity ---------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The base URL currently in use (the first that answered)."""
+        return self.urls[self._current]
+
+    def __repr__(self) -> str:
+        key = "set" if self._has_key else "none"
+        return f"CacheServiceClient(url={','.join(self.urls)!r}, namespace={self.namespace!r}, api_key={key})"
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+    def __enter__(self) -> CacheServiceClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- the one seam: send, retry, fail over, translate -----------------------------------------------
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        content: bytes | Iterable[bytes] | None = None,
+        content_type: str | None = None,
+        ok: tuple[int, ...] = (200,),
+        missing: tuple[int, ...] = (),
+        stream: bool = False,
+        retry: bool = True,
+    ) -> httpx.Response | None:
+        """Send one request; None for a ``missing`` status, the response for an ``ok`` one, else a StorageError.
+
+        Connection resets, protocol errors and 5xx are retried with backoff (``retry`` calls must be
+        idempotent; streamed bodies cannot be replayed); refused connections and timeouts move on to the
+        next base URL. The whole call stays within about ``timeout`` seconds of retrying.
+        """
+        headers = {"content-type": content_type} if content_type else None
+        deadline = time.monotonic() + self.timeout
+        attempts = (self.retries if retry else 0) + len(self.urls)
+        failure: Exception | None = None
+        for attempt in range(attempts + 1):
+            index = self._current
+            base = self.urls[index]
+            try:
+                request = self.http.build_request(method, base + path, params=params, content=content, headers=headers)
+                response = self.http.send(request, stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                failure = exc
+                self._fail_over(index)
+                if attempt + 1 >= len(self.urls) * (1 + (self.retries if retry else 0)) or time.monotonic() > deadline:
+                    break
+                if attempt + 1 >= len(self.urls):  # every replica tried once: wait a little before another round
+                    self._backoff(attempt, deadline)
+                continue
+            except httpx.TimeoutException as exc:
+                failure = exc
+                if len(self.urls) > 1 and retry and attempt + 1 < len(self.urls):
+                    self._fail_over(index)
+                    continue
+                raise StorageConnectionError(
+                    f"the cache service at {base} did not answer {method} {path} within {self.timeout:g} s (timeout)"
+                ) from exc
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+                # uvicorn closes a keep-alive connection after any 500: the next request on it is reset.
+                failure = exc
+                if not retry or attempt >= attempts or time.monotonic() > deadline:
+                    break
+                self._backoff(attempt, deadline, first_free=True)
+                continue
+            except httpx.HTTPError as exc:
+                raise StorageBackendError(f"{method} {base}{path} failed: {type(exc).__name__}: {exc}") from exc
+            status = response.status_code
+            if status in ok:
+                return response
+            if status in missing:
+                response.close()
+                return None
+            if stream:
+                response.read()
+            if status >= 500 and _not_implemented(response):
+                raise StorageNotSupported(
+                    f"{method} {path} is not supported by this server's storage mode ({self._mode_for_message()}); "
+                    "only the memory and s3 modes can list or bulk-delete - run the service with "
+                    "CACHE__SERVICE__STORAGE_MODE=memory or s3"
+                )
+            if status in _RETRY_STATUSES and retry and attempt < attempts and time.monotonic() < deadline:
+                failure = None
+                self._backoff(attempt, deadline)
+                continue
+            self._raise_for_status(method, base, path, response)
+        if isinstance(failure, (httpx.ConnectError, httpx.ConnectTimeout)):
+            where = ", ".join(self.urls)
+            raise StorageConnectionError(
+                f"cannot connect to the cache service at {where} ({type(failure).__name__}: {failure}); "
+                "is it running? start one with `perf-storage serve`"
+            ) from failure
+        raise StorageConnectionError(
+            f"the connection to the cache service at {self.url} kept failing for {method} {path} "
+            f"({type(failure).__name__}: {failure})"
+        ) from failure
+
+    def _fail_over(self, index: int) -> None:
+        with self._lock:
+            if self._current == index and len(self.urls) > 1:
+                self._current = (index + 1) % len(self.urls)
+
+    @staticmethod
+    def _backoff(attempt: int, deadline: float, first_free: bool = False) -> None:
+        if first_free and attempt == 0:
+            return  # a reset after a 500 needs no pause: the retry opens a fresh connection
+        pause = min(0.05 * (2**attempt), 1.0) * (0.5 + random.random() / 2)
+        time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+
+    def _raise_for_status(self, method: str, base: str, path: str, response: httpx.Response) -> None:
+        status = response.status_code
+        message = _server_message(response)
+        if status in (401, 403):
+            raise StorageAuthError(
+                f"the cache service at {base} refused {method} {path} ({status}): the API key is missing or wrong "
+                f"(header {self.api_key_header!r}; pass api_key=... or set PERF_STORAGE_API_KEY). Server said: {message}"
+            )
+        raise StorageBackendError(f"the cache service at {base} answered {status} to {method} {path}: {message}")
+
+    def _mode_for_message(self) -> str:
+        try:
+            return f"storage mode {self.storage_mode()!r}"
+        except Exception:  # noqa: BLE001 - only decorates a message
+            return "storage mode unknown"
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.send(method, path, **kwargs)
+        return None if response is None else response.json()
+
+    # ---- server -------------------------------------------------------------------------------------------
+    def health(self) -> bool:
+        """True when ``GET /info/health`` answers ``{"status": "ok"}``."""
+        return (self._json("GET", "/info/health") or {}).get("status") == "ok"
+
+    def info(self) -> dict[str, Any]:
+        """Server name, version, status and environment (``/info/status``)."""
+        return dict(self._json("GET", "/info/status"))
+
+    def versions(self) -> dict[str, Any]:
+        """Versions of the service and its libraries (``/info/versions``)."""
+        return dict(self._json("GET", "/info/versions"))
+
+    def storage_info(self) -> dict[str, Any]:
+        """The server's storage mode and settings (``/server/storage/info``)."""
+        return dict(self._json("GET", "/server/storage/info"))
+
+    def storage_mode(self) -> str:
+        """``memory``, ``s3``, ``local_disk``, ... (asked once, then remembered)."""
+        if self._storage_mode is None:
+            self._storage_mode = str(self.storage_info().get("storage_mode"))
+        return self._storage_mode
+
+    def can_list(self) -> bool:
+        """True when the server's storage mode implements listing and delete-all (memory, s3)."""
+        return self.storage_mode() in ("memory", "s3")
+
+    # ---- entries --------------------------------------------------------------------------------------------
+    def _ns(self, namespace: str | None) -> str:
+        return self.namespace if namespace is None else check_namespace(namespace)
+
+    def cache_id_for_hash(self, cache_hash: str, *, namespace: str | None = None) -> str | None:
+        """The latest cache_id stored under ``cache_hash`` (None when unknown); one request."""
+        data = self._json("GET", f"/{self._ns(namespace)}/retrieve/hash/{check_hash(cache_hash)}/cache-id", missing=(404,))
+        return None if data is None else str(data["cache_id"])
+
+    def cache_id_for_key(self, cache_key: str, *, namespace: str | None = None) -> str | None:
+        """The cache_id of an entry stored with ``json_field_path=cache_key`` (hash computed here); one request."""
+        return self.cache_id_for_hash(key_hash(cache_key), namespace=namespace)
+
+    def create_entry(self, cache_key: str, body: dict[str, Any] | None = None, *, namespace: str | None = None,
+                     file_id: str = ENTRY_FILE_ID) -> str:
+        """Store a ``key_based`` entry findable by ``sha256(cache_key)[:16]``; returns its new cache_id."""
+        payload = {**(body or {}), "cache_key": cache_key}
+        data = self._json(
+            "POST", f"/{self._ns(namespace)}/key_based/store/json/{cache_key}",
+            params={"json_field_path": "cache_key", "file_id": file_id},
+            content=json.dumps(payload).encode(), content_type="application/json",
+        )
+        return str(data["cache_id"])
+
+    def entry_versions(self, cache_hash: str, *, namespace: str | None = None) -> dict[str, Any] | None:
+        """Every cache_id recorded under ``cache_hash`` (``refs-hash``: cache_ids, latest_id, total_versions)."""
+        return self._json("GET", f"/{self._ns(namespace)}/retrieve/hash/{check_hash(cache_hash)}/refs-hash", missing=(404,))
+
+    def entry_refs(self, cache_id: str, *, namespace: str | None = None) -> dict[str, Any] | None:
+        """Raw paths of an entry (``retrieve/{id}/refs``); None when unknown."""
+        return self._json("GET", f"/{self._ns(namespace)}/retrieve/{cache_id}/refs", missing=(404,))
+
+    def entry(self, cache_id: str, *, namespace: str | None = None) -> dict[str, Any] | None:
+        """The entry wrapper: ``{"data", "metadata", "data_type"}``; None when unknown."""
+        return self._json("GET", f"/{self._ns(namespace)}/retrieve/{cache_id}", missing=(404,))
+
+    def entry_by_hash(self, cache_hash: str, *, namespace: str | None = None) -> dict[str, Any] | None:
+        """The latest entry stored under ``cache_hash`` (data + metadata) in one request; None when unknown."""
+        return self._json("GET", f"/{self._ns(namespace)}/retrieve/hash/{check_hash(cache_hash)}", missing=(404,))
+
+    def hash_exists(self, cache_hash: str, *, namespace: str | None = None) -> bool:
+        """True when any entry has ``cache_hash``; one request."""
+        data = self._json("GET", f"/{self._ns(namespace)}/exists/hash/{check_hash(cache_hash)}")
+        return bool(data.get("exists"))
+
+    def delete_entry(self, cache_id: str, *, namespace: str | None = None) -> bool:
+        """Delete an entry (not its child data: delete that first); True if it existed."""
+        data = self._json("DELETE", f"/{self._ns(namespace)}/delete/{cache_id}")
+        return data.get("status") == "success"
+
+    # ---- child data -----------------------------------------------------------------------------------------
+    def _data(self, namespace: str | None, cache_id: str) -> str:
+        return f"/{self._ns(namespace)}/cache/{cache_id}/data"
+
+    def store_data(self, cache_id: str, data_type: DataType, data_key: str, file_id: str,
+                   content: bytes | Iterable[bytes], *, namespace: str | None = None) -> bool:
+        """Upsert one child file; False when the entry does not exist (404). Streamed bodies are sent once."""
+        if not self._chunked_uploads and not isinstance(content, (bytes, bytearray)):
+            content = b"".join(content)
+        replayable = isinstance(content, (bytes, bytearray))
+        response = self.send(
+            "POST", f"{self._data(namespace, cache_id)}/store/{data_type}/{_path(data_key, file_id)}",
+            content=content, content_type=_CONTENT_TYPES[data_type], missing=(404,), retry=replayable,
+        )
+        return response is not None
+
+    def retrieve_data(self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *,
+                      namespace: str | None = None) -> bytes | None:
+        """The raw body of one child file, or None when missing."""
+        response = self.send("GET", f"{self._data(namespace, cache_id)}/{data_type}/{_path(data_key, file_id)}", missing=(404,))
+        return None if response is None else response.content
+
+    @contextmanager
+    def stream_data(self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *,
+                    namespace: str | None = None) -> Iterator[httpx.Response | None]:
+        """Context manager yielding a streamed response (``iter_bytes``) for one child file, or None."""
+        response = self.send("GET", f"{self._data(namespace, cache_id)}/{data_type}/{_path(data_key, file_id)}",
+                             missing=(404,), stream=True)
+        try:
+            yield response
+        finally:
+            if response is not None:
+                response.close()
+
+    def data_exists(self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *,
+                    namespace: str | None = None) -> bool:
+        """True when the child file exists with that type (the server answers 200 either way)."""
+        data = self._json("GET", f"{self._data(namespace, cache_id)}/exists/{data_type}/{_path(data_key, file_id)}")
+        return bool(data.get("exists"))
+
+    def list_data(self, cache_id: str, data_key: str = "", *, recursive: bool = True,
+                  namespace: str | None = None) -> list[DataFile] | None:
+        """Child files under ``data_key``; None when the entry is unknown. Memory/s3 storage modes only."""
+        route = f"{self._data(namespace, cache_id)}/list" + (f"/{data_key}" if data_key else "")
+        data = self._json("GET", route, params={"recursive": "true" if recursive else "false"}, missing=(404,))
+        if data is None:
+            return None
+        return [
+            DataFile(f.get("data_key") or "", f["data_file_id"], f["data_type"], int(f.get("file_size") or 0), f.get("file_path", ""))
+            for f in data.get("files", [])
+        ]
+
+    def delete_data(self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *,
+                    namespace: str | None = None) -> bool:
+        """Delete one child file; True if it existed."""
+        response = self.send("DELETE", f"{self._data(namespace, cache_id)}/delete/{data_type}/{_path(data_key, file_id)}",
+                             missing=(404,))
+        return response is not None
+
+    def delete_all_data(self, cache_id: str, data_key: str = "", *, namespace: str | None = None) -> int:
+        """Delete every child file (under ``data_key``); returns how many. Memory/s3 storage modes only."""
+        route = f"{self._data(namespace, cache_id)}/delete/all" + (f"/{data_key}" if data_key else "")
+        data = self._json("DELETE", route)
+        return int(data.get("deleted_count") or 0)
+
+    # ---- namespaces and raw storage (admin routes) ----------------------------------------------------------
+    def namespaces(self) -> list[str]:
+        """Every namespace of the server (memory/s3 storage modes)."""
+        return sorted(self._json("GET", "/namespaces/list"))
+
+    def cache_ids(self, *, namespace: str | None = None) -> list[str]:
+        """Every cache_id of a namespace."""
+        return list(self._json("GET", f"/{self._ns(namespace)}/file-ids"))
+
+    def cache_hashes(self, *, namespace: str | None = None) -> list[str]:
+        """Every cache_hash of a namespace."""
+        return list(self._json("GET", f"/{self._ns(namespace)}/file-hashes"))
+
+    def raw_folders(self, path: str, *, recursive: bool = True) -> list[str]:
+        """Folders under a raw storage path, relative to it (admin route; memory/s3 storage modes)."""
+        return list(self._json("GET", f"/admin/storage/folders/{_raw(path)}", params={"recursive": str(recursive).lower()}))
+
+    def raw_files(self, path: str) -> list[str]:
+        """Every file (full raw path) under a raw storage path (admin route; memory/s3 storage modes)."""
+        return list((self._json("GET", f"/admin/storage/files/all/{_raw(path)}") or {}).get("files", []))
+
+    def raw_file_bytes(self, path: str) -> bytes | None:
+        """The stored bytes of one raw file (JSON is stored pretty-printed); None when missing."""
+        if not (self._json("GET", f"/admin/storage/file/exists/{_raw(path)}") or {}).get("exists"):
+            return None
+        response = self.send("GET", f"/admin/storage/file/bytes/{_raw(path)}")
+        return None if response is None else response.content
+
+    # ---- session/target entries (shared by every storage on this client) ---------------------------------
+    def target_state(self, session_id: str, target_id: str, namespace: str | None = None) -> TargetState:
+        """The shared, memoised state of one session/target entry."""
+        ns = self._ns(namespace)
+        cache_key = target_cache_key(session_id, target_id)
+        with self._lock:
+            state = self._targets.get((ns, cache_key))
+            if state is None:
+                state = self._targets[(ns, cache_key)] = TargetState(cache_key)
+            return state
+
+    def resolve(self, state: TargetState, *, create: bool, namespace: str | None = None) -> str | None:
+        """The cache_id of a target entry, memoised; created (fixed file_id) only when ``create``.
+
+        Reads never create entries. Creation is serialised per target in this process; between processes
+        duplicates are harmless because every cache_id of the target shares the same child folder.
+        """
+        cache_id = state.cache_id
+        if cache_id is not None:
+            return cache_id
+        with state.lock:
+            if state.cache_id is not None:
+                return state.cache_id
+            found = self.cache_id_for_key(state.cache_key, namespace=namespace)
+            if found is None and create:
+                session, target = state.cache_key.split("/")[1::2]
+                found = self.create_entry(state.cache_key, {"session_id": session, "target_id": target,
+                                                            "created_by": "perf_storage_nb"}, namespace=namespace)
+                state.kinds.clear()
+                state.complete = True  # a fresh entry holds no keys (see the class notes on racing processes)
+            elif found is not None:
+                state.complete = False
+            state.cache_id = found
+            return found
+
+    def forget(self, state: TargetState, stale_id: str | None = None) -> None:
+        """Drop a memoised cache_id (the entry was deleted, possibly by someone else)."""
+        with state.lock:
+            if stale_id is None or state.cache_id == stale_id:
+                state.cache_id = None
+                state.kinds.clear()
+                state.complete = False
+
+    # ---- direct access (DESIGN.md §4) ---------------------------------------------------------------------
+    def load(self, session_id: str, target_id: str, key: str, default: Any = None, *,
+             namespace: str | None = None) -> Any:
+        """Load a key of any session/target (JSON value, str or bytes) without building a storage."""
+        from .backends.cache_service import CacheServiceStorage
+
+        return CacheServiceStorage(session_id, target_id, client=self, namespace=self._ns(namespace)).load_any(key, default)
+
+    def bulk_load(self, items: Iterable[tuple[str, str, str]], *, namespace: str | None = None,
+                  workers: int = 8) -> dict[tuple[str, str, str], Any]:
+        """Load many ``(session, target, key)`` triples concurrently; missing ones map to None."""
+        triples = list(items)
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(triples) or 1))) as pool:
+            values = list(pool.map(lambda t: self.load(*t, namespace=namespace), triples))
+        return dict(zip(triples, values, strict=True))
+
+    def bulk_keys(self, session_id: str, target_ids: Iterable[str], prefix: str = "", *,
+                  namespace: str | None = None, workers: int = 8) -> dict[str, list[str]]:
+        """``list_keys(prefix)`` of many targets of one session, concurrently."""
+        from .backends.cache_service import CacheServiceStorage
+
+        targets = list(target_ids)
+
+        def keys(target: str) -> list[str]:
+            return CacheServiceStorage(session_id, target, client=self, namespace=self._ns(namespace)).list_keys(prefix)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets) or 1))) as pool:
+            return dict(zip(targets, pool.map(keys, targets), strict=True))
+
+    def sessions(self, *, namespace: str | None = None) -> list[str]:
+        """Sessions of a namespace that hold data (one admin listing)."""
+        return sorted({s for s, _t in self._target_folders(f"{self._ns(namespace)}/data/key-based/sessions", depth=2)})
+
+    def targets(self, session_id: str, *, namespace: str | None = None) -> list[str]:
+        """Targets of ``session_id`` that hold data (one admin listing)."""
+        root = f"{self._ns(namespace)}/data/key-based/sessions/{check_id(session_id, 'session_id')}/targets"
+        return sorted(t for _s, t in self._target_folders(root, depth=1))
+
+    def _target_folders(self, root: str, depth: int) -> list[tuple[str, str]]:
+        # A target holds data when its child folder '<t>/perf-entry/data' exists (memory/s3 folders are derived
+        # from files, so the folder disappears with its last child).
+        found: list[tuple[str, str]] = []
+        for folder in self.raw_folders(root, recursive=True):
+            parts = folder.split("/")
+            if depth == 2 and len(parts) == 5 and parts[1] == "targets" and parts[3:] == [ENTRY_FILE_ID, "data"]:
+                found.append((parts[0], parts[2]))
+            elif depth == 1 and len(parts) == 3 and parts[1:] == [ENTRY_FILE_ID, "data"]:
+                found.append(("", parts[0]))
+        return [(s, t) for s, t in found if _is_id(s or "x") and _is_id(t)]
+
+    def content_seen(self, content: Any, *, namespace: str | None = None) -> bool:
+        """"Was this content already processed?": True after :meth:`mark_processed` of equal content; one request."""
+        return self.hash_exists(key_hash(_content_digest(content)), namespace=namespace)
+
+    def mark_processed(self, content: Any, info: dict[str, Any] | None = None, *, namespace: str | None = None) -> str:
+        """Record that ``content`` (bytes, str or JSON) was processed, with optional ``info``; returns the cache_id."""
+        digest = _content_digest(content)
+        body = {"content_sha256": digest, "info": info or {}}
+        data = self._json(
+            "POST", f"/{self._ns(namespace)}/key_based/store/json/processed/{digest[:2]}/{digest}",
+            params={"json_field_path": "content_sha256"},
+            content=json.dumps(body).encode(), content_type="application/json",
+        )
+        return str(data["cache_id"])
+
+    def processed_info(self, content: Any, *, namespace: str | None = None) -> dict[str, Any] | None:
+        """The ``info`` recorded by :meth:`mark_processed` for equal content, or None; one request."""
+        entry = self.entry_by_hash(key_hash(_content_digest(content)), namespace=namespace)
+        return None if entry is None else dict((entry.get("data") or {}).get("info") or {})
+
+    def inspect_target(self, session_id: str, target_id: str, *, namespace: str | None = None) -> dict[str, Any]:
+        """Raw structure of one session/target for debugging: hash, versions, refs and raw file paths."""
+        ns = self._ns(namespace)
+        cache_key = target_cache_key(session_id, target_id)
+        cache_hash = key_hash(cache_key)
+        versions = self.entry_versions(cache_hash, namespace=ns)
+        cache_id = None if versions is None else versions.get("latest_id")
+        out: dict[str, Any] = {
+            "namespace": ns, "cache_key": cache_key, "cache_hash": cache_hash, "cache_id": cache_id,
+            "versions": versions, "refs": self.entry_refs(cache_id, namespace=ns) if cache_id else None,
+        }
+        try:
+            out["raw_files"] = self.raw_files(f"{ns}/data/key-based/{cache_key}")
+        except StorageNotSupported as exc:
+            out["raw_files"] = f"not available: {exc}"
+        return out
+
+
+# ---- helpers -------------------------------------------------------------------------------------------------
+def check_namespace(namespace: object) -> str:
+    """Return ``namespace`` if the server keeps it as-is (``[A-Za-z0-9_-]``, 1-128 chars), else raise."""
+    if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
+        raise StorageNameError(
+            f"invalid cache service namespace {namespace!r}: allowed: 1-128 letters, digits, '_' and '-' "
+            "(the server silently rewrites anything else)"
+        )
+    return namespace
+
+
+def check_hash(cache_hash: object) -> str:
+    """Return ``cache_hash`` if it is 10-96 lowercase hex digits, else raise StorageNameError."""
+    if not isinstance(cache_hash, str) or not _HASH.fullmatch(cache_hash):
+        raise StorageNameError(f"invalid cache_hash {cache_hash!r}: allowed: 10-96 lowercase hex digits")
+    return cache_hash
+
+
+def _is_id(value: str) -> bool:
+    try:
+        check_id(value)
+    except StorageNameError:
+        return False
+    return True
+
+
+def _raw(path: str) -> str:
+    if not isinstance(path, str) or ".." in path.split("/") or path.startswith("/"):
+        raise StorageNameError(f"invalid raw storage path {path!r}: relative, without '..' segments")
+    return path
+
+
+def _content_digest(content: Any) -> str:
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        data = bytes(content)
+    elif isinstance(content, str):
+        data = content.encode("utf-8")
+    else:
+        data = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def _server_message(response: httpx.Response) -> str:
+    """A short message from an error body (never the server's stack trace)."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:200] if text else "(empty body)"
+    if isinstance(body, dict):
+        if body.get("message"):
+            return str(body["message"])[:300]
+        detail = body.get("detail")
+        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+            return "; ".join(str(d.get("msg", d)) for d in detail[:3])[:300]
+        if isinstance(detail, dict):
+            return str(detail.get("message", detail))[:300]
+        error = body.get("error")
+        if error:
+            return f"{detail}: {error}"[:300]
+        if detail:
+            return str(detail)[:300]
+    return str(body)[:200]
+
+
+def _not_implemented(response: httpx.Response) -> bool:
+    # local_disk/sqlite/zip raise NotImplementedError (or lack the method) for listing: not a transient error.
+    text = response.text
+    return "NotImplementedError" in text or "has no attribute 'folder__" in text
+

@@ -1,0 +1,280 @@
+"""Run the real MGraph-AI Cache Service: in-process (no network) for tests, or as a uvicorn process on 127.0.0.1.
+
+Heavy imports (fastapi, the service) happen only inside these functions, so ``import perf_storage_nb`` stays
+light. Example::
+
+    from perf_storage_nb.server import client_cache_service
+    storage = client_cache_service("experiment_alpha", "item_001")   # in-process, memory mode, no port
+    storage.save("results/metrics.json", {"ok": True})
+
+    with CacheServer(mode="memory", api_key="secret") as server:     # a real HTTP server on loopback
+        storage = CacheServiceStorage("s", "t", url=server.url, api_key="secret")
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from .cache_client import DEFAULT_API_KEY_HEADER, DEFAULT_NAMESPACE, INPROCESS_URL, CacheServiceClient
+from .errors import StorageConfigError, StorageConnectionError
+
+__all__ = ["MODES", "CacheServer", "build_app", "client_cache_service", "create_app", "in_process_client"]
+
+Mode = Literal["memory", "local_disk", "s3"]
+MODES: tuple[str, ...] = ("memory", "local_disk", "s3")
+_env_lock = threading.Lock()
+
+
+@contextmanager
+def _env(values: dict[str, str | None]) -> Any:
+    """Set env vars for the duration of the block (the service reads its config from env at build time)."""
+    with _env_lock:
+        old = {k: os.environ.get(k) for k in values}
+        try:
+            for k, v in values.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            yield
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def _service_class() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the service's own FastAPI deprecation warnings are not the user's
+        from mgraph_ai_service_cache.fast_api.Cache_Service__Fast_API import Cache_Service__Fast_API
+    return Cache_Service__Fast_API
+
+
+def build_app(*, mode: Mode = "memory", path: str | os.PathLike[str] | None = None) -> Any:
+    """Build the real cache service FastAPI app in this process, without API-key auth (for in-process use)."""
+    if mode not in MODES:
+        raise StorageConfigError(f"unknown storage mode {mode!r}; valid modes: {', '.join(MODES)}")
+    env: dict[str, str | None] = {"CACHE__SERVICE__STORAGE_MODE": mode}
+    if mode == "local_disk":
+        env["CACHE__SERVICE__LOCAL_DISK_PATH"] = str(path or tempfile.mkdtemp(prefix="perf-storage-cache-"))
+    service = _service_class()
+    with _env(env), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        api = service()
+        api.config.enable_api_key = False
+        return api.setup().app()
+
+
+def create_app() -> Any:
+    """The app uvicorn serves (``uvicorn perf_storage_nb.server:create_app --factory``); config comes from env."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _service_class()().setup().app()
+
+
+def in_process_client(app: Any | None = None, *, namespace: str = DEFAULT_NAMESPACE, mode: Mode = "memory",
+                      timeout: float = 30.0) -> CacheServiceClient:
+    """A :class:`CacheServiceClient` talking to an in-process service (no network, no port)."""
+    import a2wsgi
+    import httpx
+
+    app = build_app(mode=mode) if app is None else app
+    transport = httpx.WSGITransport(app=a2wsgi.ASGIMiddleware(app))
+    return CacheServiceClient(INPROCESS_URL, namespace=namespace, transport=transport, timeout=timeout)
+
+
+def client_cache_service(session_id: str = "test-session", target_id: str = "test-target", *,
+                         namespace: str = DEFAULT_NAMESPACE, app: Any | None = None) -> Any:
+    """A ready :class:`CacheServiceStorage` over a fresh in-process cache service (``storage.client`` for direct access)."""
+    from .backends.cache_service import CacheServiceStorage
+
+    client = in_process_client(app, namespace=namespace)
+    storage = CacheServiceStorage(session_id, target_id, namespace=namespace, client=client)
+    storage._owns_client = True  # closing the storage closes its private client
+    return storage
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class _Process:
+    """A child process with its output in a temp log file, started and stopped by us."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.log = Path(tempfile.mkstemp(prefix=f"perf-storage-{name}-", suffix=".log")[1])
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        self.log.unlink(missing_ok=True)
+
+
+def _wait_ready(proc: _Process, check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise StorageConnectionError(f"{what} exited with code {proc.proc.returncode} while starting:\n{proc.tail()}")
+        if check():
+            return
+        time.sleep(0.02)
+    raise StorageConnectionError(f"{what} did not become ready within {timeout:g} s:\n{proc.tail()}")
+
+
+class CacheServer:
+    """The real cache service as a uvicorn process on 127.0.0.1 with API-key auth (memory, local_disk or s3).
+
+    In ``s3`` mode without ``s3_endpoint`` a local moto server is started too (no AWS is ever contacted).
+    The API key lives in the child's environment only, never on its command line.
+    """
+
+    def __init__(self, *, mode: Mode = "memory", port: int = 0, api_key: str | None = None,
+                 api_key_header: str = DEFAULT_API_KEY_HEADER, path: str | os.PathLike[str] | None = None,
+                 s3_endpoint: str | None = None, bucket: str = "perf-storage-nb", startup_timeout: float = 60.0) -> None:
+        if mode not in MODES:
+            raise StorageConfigError(f"unknown storage mode {mode!r}; valid modes: {', '.join(MODES)}")
+        self.mode = mode
+        self.requested_port = port
+        self.port = port
+        self.api_key = api_key or secrets.token_urlsafe(24)
+        self.generated_key = api_key is None
+        self.api_key_header = api_key_header
+        self.path = str(path) if path else None
+        self.s3_endpoint = s3_endpoint
+        self.bucket = bucket
+        self.startup_timeout = startup_timeout
+        self._server: _Process | None = None
+        self._moto: _Process | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def __repr__(self) -> str:
+        state = "running" if self._server and self._server.alive() else "stopped"
+        return f"CacheServer(mode={self.mode!r}, url={self.url!r}, {state})"
+
+    def client(self, namespace: str = DEFAULT_NAMESPACE, **options: Any) -> CacheServiceClient:
+        """A client for this server with its API key."""
+        return CacheServiceClient(self.url, api_key=self.api_key, api_key_header=self.api_key_header,
+                                  namespace=namespace, **options)
+
+    def start(self) -> str:
+        """Start the server (and moto for s3) and wait until it answers; returns the URL."""
+        if self._server is not None and self._server.alive():
+            return self.url
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FAST_API__AUTH__", "CACHE__SERVICE__"))}
+        env.update({
+            "FAST_API__AUTH__API_KEY__NAME": self.api_key_header,
+            "FAST_API__AUTH__API_KEY__VALUE": self.api_key,
+            "CACHE__SERVICE__STORAGE_MODE": self.mode,
+            "PYTHONWARNINGS": "ignore",
+        })
+        if self.mode == "local_disk":
+            self.path = self.path or tempfile.mkdtemp(prefix="perf-storage-cache-")
+            env["CACHE__SERVICE__LOCAL_DISK_PATH"] = str(self.path)
+        if self.mode == "s3":
+            env.update(self._s3_env())
+        else:  # without these the service would silently fall back to s3 (see the API notes)
+            for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_LAMBDA_FUNCTION_NAME"):
+                env.pop(k, None)
+        for attempt in range(3):
+            port = self.requested_port or free_port()
+            argv = [sys.executable, "-m", "uvicorn", "perf_storage_nb.server:create_app", "--factory",
+                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+            self.port = port
+            self._server = _Process("uvicorn", argv, env)
+            try:
+                _wait_ready(self._server, self._healthy, self.startup_timeout, f"the cache service on {self.url}")
+                return self.url
+            except StorageConnectionError:
+                # A free port can be taken between free_port() and uvicorn's bind: try another one.
+                if self.requested_port or attempt == 2:
+                    self.stop()
+                    raise
+                self._server.stop()
+        return self.url
+
+    def _s3_env(self) -> dict[str, str]:
+        if self.s3_endpoint is None:
+            port = free_port()
+            self._moto = _Process("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], dict(os.environ))
+            endpoint = f"http://127.0.0.1:{port}"
+            _wait_ready(self._moto, lambda: _http_ok(endpoint + "/moto-api/"), self.startup_timeout, f"moto on {endpoint}")
+            self.s3_endpoint = endpoint
+        return {"AWS_ENDPOINT_URL": self.s3_endpoint, "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+                "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                "CACHE__SERVICE__BUCKET_NAME": self.bucket}
+
+    def _healthy(self) -> bool:
+        return _http_ok(f"{self.url}/info/health", {self.api_key_header: self.api_key})
+
+    def stop(self) -> None:
+        """Stop the server (and moto) and wait for them to exit."""
+        for proc in (self._server, self._moto):
+            if proc is not None:
+                proc.stop()
+        self._server = None
+        if self._moto is not None:
+            self._moto, self.s3_endpoint = None, None
+
+    def alive(self) -> bool:
+        """True while the server process runs."""
+        return self._server is not None and self._server.alive()
+
+    def wait(self) -> int:
+        """Block until the server process exits; returns its exit code."""
+        if self._server is None:
+            return 0
+        return self._server.proc.wait()
+
+    def __enter__(self) -> CacheServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _http_ok(url: str, headers: dict[str, str] | None = None) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, headers=headers, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
