@@ -4,20 +4,64 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 import re
+import socket
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from perf_storage_nb import BaseStorage, MemoryStorage, StorageConnectionError
+from perf_storage_nb import BaseStorage, LocalStorage, MemoryStorage, StorageConnectionError
 from perf_storage_nb.notebook import browser as browser_mod
 from perf_storage_nb.notebook.browser import StorageBrowser, filter_keys, page_of, snapshot_html, var_name_for
 
 PNG_1X1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
+
+
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def cache_app() -> Any:
+    """One in-process real cache service app shared by this module's tests (unique sessions per test)."""
+    server = pytest.importorskip("perf_storage_nb.server", reason="perf_storage_nb.server (cache service) is missing")
+    pytest.importorskip("mgraph_ai_service_cache", reason="mgraph-ai-service-cache is not installed ('.[server]')")
+    return server.build_app()
+
+
+@pytest.fixture(params=["memory", "local", "cache_service"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Every backend, the cache service included (this module adds it whether or not conftest does)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_storage(backend_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., BaseStorage]]:
+    """``make_storage(session=..., target=...)`` on the parametrised backend; closed after the test."""
+    made: list[BaseStorage] = []
+    unique = f"b{next(_ids)}"
+
+    def make(session: str | None = None, target: str = "t1") -> BaseStorage:
+        session = session or unique
+        if backend_name == "cache_service":
+            from perf_storage_nb.server import client_cache_service
+
+            storage: BaseStorage = client_cache_service(session, target, app=request.getfixturevalue("cache_app"))
+        elif backend_name == "local":
+            storage = LocalStorage(session, target, root=tmp_path / "store")
+        else:
+            storage = MemoryStorage(session, target)
+        made.append(storage)
+        return storage
+
+    yield make
+    for storage in made:
+        storage.close()
 
 
 @pytest.fixture
@@ -155,7 +199,8 @@ def test_callbacks_get_the_browser_and_their_errors_are_shown(populated: BaseSto
 
 def test_large_target_is_filtered_and_paged(make_storage: Callable[..., BaseStorage], open_browser: Callable[..., StorageBrowser], backend_name: str) -> None:
     s = make_storage(target="big")
-    n = 10_000 if backend_name == "memory" else 1_050  # 10,000 files is the benchmark's job on disk
+    # 10,000 keys on disk or over HTTP is the benchmark's job; here enough for three pages of 200.
+    n = {"memory": 10_000, "local": 1_050}.get(backend_name, 450)
     s.save_many({f"k{i:05d}.json": i for i in range(n)}).raise_for_errors()
     b = open_browser(s, page_size=200)
     assert len(b._keys.options) == 200 and b._keys.options[0] == "k00000.json"
@@ -165,8 +210,8 @@ def test_large_target_is_filtered_and_paged(make_storage: Callable[..., BaseStor
     assert b._keys.options[0] == "k00200.json"
     b._prev.click()
     assert b._keys.options[0] == "k00000.json"
-    b._filter.value = "k0100"
-    assert b._keys.options == tuple(f"k0100{i}.json" for i in range(10))
+    b._filter.value = "k0010"
+    assert b._keys.options == tuple(f"k0010{i}.json" for i in range(10))
     assert f"of 10 key(s) of {n:,}" in b._page_info.value
     assert b._next.disabled
     b._filter.value = "*9.json"
@@ -388,3 +433,49 @@ def test_several_backends_in_one_browser(populated: BaseStorage, open_browser: C
     assert b.selected == ("zz", "only", "z.json")
     b.reset()
     assert b._backend.value == "main" and b._session.value == populated.session_id
+
+
+# ---- cache service specifics ----------------------------------------------------------------------------
+def test_cache_service_requests_do_not_grow_with_sessions(cache_app: Any, open_browser: Callable[..., StorageBrowser]) -> None:
+    """Lazy per level on the real service: opening and navigating cost a few requests, not one per session."""
+    from perf_storage_nb.server import client_cache_service
+
+    s = client_cache_service("lazy00", "t0", app=cache_app)
+    try:
+        for i in range(12):
+            for j in range(2):
+                s.for_session(f"lazy{i:02d}", f"t{j}").save("k.json", {"i": i, "j": j})
+        requests: list[str] = []
+        s.client.http.event_hooks["request"].append(lambda r: requests.append(f"{r.method} {r.url.path}"))
+        b = open_browser(s)
+        assert b._keys.options == ("k.json",) and len(b._session.options) >= 12
+        opened = len(requests)
+        assert 1 <= opened < 12, requests  # sessions, targets of one session, keys of one target
+        requests.clear()
+        b._target.value = "t1"
+        assert b._keys.options == ("k.json",)
+        assert 1 <= len(requests) < 6, requests
+        requests.clear()
+        b._keys.value = "k.json"
+        assert '"j"' in b._raw.value.replace("&quot;", '"') and len(requests) < 6, requests
+    finally:
+        s.close()
+
+
+def test_cache_service_unreachable_is_one_line(open_browser: Callable[..., StorageBrowser]) -> None:
+    """A service that is not there: the browser opens, says so in one line, and keeps working after a fix."""
+    cache_service = pytest.importorskip("perf_storage_nb.backends.cache_service",
+                                        reason="perf_storage_nb.backends.cache_service is missing")
+    with socket.socket() as sock:  # a port nobody listens on: bound then released
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = cache_service.CacheServiceStorage("s", "t", url=f"http://127.0.0.1:{port}", retries=0, timeout=2)
+    try:
+        b = open_browser(s)
+        line = status(b)
+        assert line.startswith("⚠ StorageConnectionError") and f"127.0.0.1:{port}" in line and "\n" not in line, line
+        assert b._keys.options == () and b.selected is None
+        b._refresh.click()  # still a live widget: refresh reports again instead of raising
+        assert status(b).startswith("⚠ StorageConnectionError")
+    finally:
+        s.close()
