@@ -166,7 +166,11 @@ class StorageMagics(Magics, Configurable):
             %%storage save_string notes.md
             # Results ...
         """
-        command, _, rest = line.strip().partition(" ")
+        line = line.strip()
+        if line.endswith(";"):
+            # IPython hides the result of a line ending in ';' (output_can_be_silenced) but passes the ';' on.
+            line = line[:-1].rstrip()
+        command, _, rest = line.partition(" ")
         command = command or "ls"
         if command in ("-h", "--help", "?"):
             command, rest = "help", ""
