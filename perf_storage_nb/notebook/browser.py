@@ -134,6 +134,7 @@ class StorageBrowser(widgets.VBox):
         self._all_keys: list[str] = []
         self._matching: list[str] = []
         self._page = 0
+        self._shown: tuple[str, str, str] | None = None  # what the preview panes show now
         #: the value fetched by the last "Load into variable" (also the only place it goes without a shell)
         self.loaded: Any = None
         self._build()
@@ -240,6 +241,7 @@ class StorageBrowser(widgets.VBox):
 
     def refresh(self) -> None:
         """List sessions, targets and keys again, keeping the selection where it still exists."""
+        self._shown = None  # the selected value may have changed too: fetch it again
         self._reload_sessions(keep=True)
 
     def reset(self) -> None:
@@ -351,6 +353,7 @@ class StorageBrowser(widgets.VBox):
         self._show_page(page, keep)
 
     def _show_page(self, page: int, keep: str | None = None) -> None:
+        keep = keep or self._keys.value  # the selection survives when it is still on the page shown
         shown, self._page, pages = page_of(self._matching, page, self._page_size)
         with self._quiet():
             self._keys.options = shown
@@ -363,7 +366,9 @@ class StorageBrowser(widgets.VBox):
         )
         self._prev.disabled = self._page == 0
         self._next.disabled = self._page >= pages - 1
-        self._show_selection(self._keys.value)
+        if self.selected is None or self.selected != self._shown:
+            # Filtering or paging around the same selection must not fetch it again (one request less per step).
+            self._show_selection(self._keys.value)
 
     def _sync_diff_defaults(self) -> None:
         """Point the diff pane at the current session/target; the user then changes what differs."""
@@ -376,6 +381,7 @@ class StorageBrowser(widgets.VBox):
 
     # ---- showing a key -----------------------------------------------------------------------------------
     def _show_selection(self, key: str | None) -> None:
+        self._shown = self.selected
         self._hide_confirm()
         self._delete.disabled = self._load.disabled = key is None
         self._diff_view.value = ""

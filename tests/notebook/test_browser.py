@@ -458,6 +458,10 @@ def test_cache_service_requests_do_not_grow_with_sessions(cache_app: Any, open_b
         requests.clear()
         b._keys.value = "k.json"
         assert '"j"' in b._raw.value.replace("&quot;", '"') and len(requests) < 6, requests
+        requests.clear()
+        b._filter.value = "k."  # filtering and paging work on the listed keys: no request at all
+        b._next.click()
+        assert b.selected == ("lazy00", "t1", "k.json") and requests == []
     finally:
         s.close()
 
