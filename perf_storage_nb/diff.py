@@ -254,7 +254,9 @@ def _number_note(before: Any, after: Any) -> str:
 
 
 def _matches(patterns: Sequence[str], text: str) -> bool:
-    return any(fnmatch.fnmatchcase(text, pat) or text.startswith(pat.rstrip("*") + "[") for pat in patterns)
+    # '[' is literal in our patterns (paths are full of ['key']); only * and ? are wildcards.
+    globs = [pat.replace("[", "[[]") for pat in patterns]
+    return any(fnmatch.fnmatchcase(text, g) or fnmatch.fnmatchcase(text, g + "[[]*") for g in globs)
 
 
 def _value_changes(before: Any, after: Any, *, group: str, labels: tuple[str, str], rel_tol: float | None,
@@ -296,7 +298,7 @@ def _value_changes(before: Any, after: Any, *, group: str, labels: tuple[str, st
                     tolerated += 1
                     continue
                 note = _number_note(t1, t2)
-                if report == "type_changes" and not note:
+                if report == "type_changes":
                     note = f"{type(t1).__name__} -> {type(t2).__name__}"
                 text_diff: tuple[str, ...] = ()
                 if isinstance(t1, str) and isinstance(t2, str) and ("\n" in t1 or "\n" in t2):
