@@ -293,7 +293,6 @@ def test_load_without_a_shell_keeps_the_value_on_the_browser(populated: BaseStor
 
 
 def test_diff_of_the_same_key_in_two_sessions(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
-    pytest.importorskip("perf_storage_nb.diff", reason="perf_storage_nb.diff (diff_keys) is not written yet")
     b = open_browser(populated)
     b._keys.value = "metrics.json"
     assert b._diff_key.value == "metrics.json" and b._diff_session.value == populated.session_id
@@ -306,7 +305,6 @@ def test_diff_of_the_same_key_in_two_sessions(populated: BaseStorage, open_brows
 
 
 def test_diff_of_two_keys_in_one_target(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
-    pytest.importorskip("perf_storage_nb.diff", reason="perf_storage_nb.diff (diff_keys) is not written yet")
     populated.save("metrics2.json", {"ops": 100, "name": "other"})
     b = open_browser(populated)
     b._keys.value = "metrics.json"
