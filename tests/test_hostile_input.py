@@ -365,8 +365,6 @@ def test_special_files_planted_under_the_root_are_not_keys(tmp_path: Path) -> No
     still_usable(storage)
 
 
-@pytest.mark.xfail(strict=True, reason="LocalStorage opens a key that is a folder and reads it: load() raises "
-                                      "StorageBackendError 'Is a directory' instead of returning None (report: issue 7)")
 def test_a_folder_is_not_a_key(tmp_path: Path) -> None:
     storage = _local(tmp_path)
     storage.save("results/a.json", 1)
@@ -374,8 +372,6 @@ def test_a_folder_is_not_a_key(tmp_path: Path) -> None:
     assert storage.info("results") is None and not storage.exists("results")
 
 
-@pytest.mark.xfail(strict=True, reason="LocalStorage._open opens without O_NONBLOCK: a FIFO planted under the root "
-                                      "blocks load()/info()/iter_bytes() forever (report: issue 7)")
 def test_fifo_planted_under_the_root_does_not_hang_a_load(tmp_path: Path) -> None:
     storage = _local(tmp_path)
     os.mkfifo(tmp_path / "root" / "s" / "t" / "pipe.json")
@@ -391,8 +387,6 @@ def test_fifo_planted_under_the_root_does_not_hang_a_load(tmp_path: Path) -> Non
     assert storage.list_keys() == ["ok.json"]
 
 
-@pytest.mark.xfail(strict=True, reason="list_keys() lists hand-placed files whose names are not valid keys, which "
-                                      "load() then refuses (report: issue 7)")
 def test_every_listed_key_can_be_loaded(tmp_path: Path) -> None:
     storage = _local(tmp_path)
     folder = tmp_path / "root" / "s" / "t"

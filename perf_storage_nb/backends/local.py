@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterable, Iterator
@@ -15,6 +16,7 @@ from typing import Any, ClassVar, Self
 from ..base import BaseStorage, KeyInfo
 from ..codec import KINDS, Kind, content_hash
 from ..errors import StorageBackendError, StorageKeyError, StorageKindError, StorageNameError, StorageValueError
+from ..names import SEGMENT_MAX
 
 __all__ = ["DEFAULT_ROOT", "LocalStorage"]
 
@@ -23,6 +25,7 @@ _XATTR = "user.perf_storage.kind"
 _HAS_XATTR = hasattr(os, "setxattr")
 _RETRIES = 20  # a concurrent delete may remove a folder between our mkdir and our create
 _PROC_FD = os.path.isdir("/proc/self/fd")
+_VALID_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,%d}" % (SEGMENT_MAX - 1))
 _O_PATH = getattr(os, "O_PATH", os.O_RDONLY)  # O_PATH: open for fstat/readlink without read permission
 
 
@@ -157,7 +160,8 @@ class LocalStorage(BaseStorage):
     def _open(self, key: str, flags: int = os.O_RDONLY) -> int | None:
         path = self._path(key)
         try:
-            fd = os.open(path, flags | os.O_NOFOLLOW)
+            # O_NONBLOCK: a FIFO planted under the root must not block us; regular files ignore the flag.
+            fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except IsADirectoryError:
@@ -169,6 +173,9 @@ class LocalStorage(BaseStorage):
             raise
         try:
             self._check_fd_inside(fd, path)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)  # a folder, FIFO, device or (O_PATH) link: not a key
+                return None
         except BaseException:
             os.close(fd)
             raise
@@ -198,8 +205,6 @@ class LocalStorage(BaseStorage):
             if fd is None:
                 return None
             with open(fd, "rb") as fh:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    return None
                 kind = self._kind_of(fd, key)
                 return kind, fh.read()
 
@@ -219,10 +224,8 @@ class LocalStorage(BaseStorage):
             fd = self._open(key, _O_PATH)
             if fd is None:
                 return False
-            try:
-                return stat.S_ISREG(os.fstat(fd).st_mode)
-            finally:
-                os.close(fd)
+            os.close(fd)
+            return True
 
     def _remove(self, key: str) -> bool:
         path = self._path(key)
@@ -262,8 +265,6 @@ class LocalStorage(BaseStorage):
                 return None
             with open(fd, "rb") as fh:
                 st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode):
-                    return None
                 kind = self._kind_of(fd, key)
                 payload = fh.read()
         modified = datetime.fromtimestamp(st.st_mtime, UTC)
@@ -286,8 +287,8 @@ def _walk(folder: str, rel: str) -> Iterator[str]:
     except (FileNotFoundError, NotADirectoryError):
         return
     for entry in entries:
-        if entry.name.startswith("."):
-            continue
+        if not _VALID_SEGMENT.fullmatch(entry.name):
+            continue  # hidden/temp files and hand-placed names that are not valid keys (load would refuse them)
         if entry.is_dir(follow_symlinks=False):
             yield from _walk(entry.path, f"{rel}{entry.name}/")
         elif entry.is_file(follow_symlinks=False):
