@@ -481,3 +481,29 @@ def test_cache_service_unreachable_is_one_line(open_browser: Callable[..., Stora
         assert status(b).startswith("⚠ StorageConnectionError")
     finally:
         s.close()
+
+
+def test_executed_notebook_keeps_a_real_static_listing(tmp_path: Path) -> None:
+    """Run a notebook in a real kernel: the saved output carries the listing, and text exports show it."""
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed ('.[test]')")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed ('.[test]')")
+    nbconvert = pytest.importorskip("nbconvert", reason="nbconvert is not installed ('.[test]')")
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells.append(nbformat.v4.new_code_cell("\n".join([
+        "from perf_storage_nb import LocalStorage",
+        "from perf_storage_nb.notebook.browser import StorageBrowser",
+        f"s = LocalStorage('demo', 'pages', root={str(tmp_path / 'store')!r})",
+        "s.save('metrics.json', {'ops': 1}); s.save_string('report.html', '<h1>x</h1>')",
+        "StorageBrowser(s)",
+    ])))
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    (output,) = nb.cells[0].outputs
+    data = output["data"]
+    assert data["text/plain"] == "StorageBrowser(backend='local', sessions=1)"
+    assert "application/vnd.jupyter.widget-view+json" in data
+    snapshot = data["text/html"]
+    assert "psnb-browser-snapshot" in snapshot and "<code>metrics.json</code>" in snapshot
+    assert "<code>report.html</code>" in snapshot and "2 key(s) in this target" in snapshot
+    markdown, _ = nbconvert.MarkdownExporter().from_notebook_node(nb)
+    assert "<code>metrics.json</code>" in markdown and "Loading widget" not in markdown
