@@ -394,3 +394,34 @@ def test_every_listed_key_can_be_loaded(tmp_path: Path) -> None:
         (folder / name).write_text("hand-made")
     for key in storage.list_keys():
         storage.load_any(key)  # raises StorageNameError today for the names above
+
+
+# ---- secrets: the API key never shows (cache service backend) -------------------------------------------
+def test_api_key_never_appears_in_reprs_errors_or_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture,
+                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("mgraph_ai_service_cache", reason="needs mgraph-ai-service-cache (pip install -e '.[server]')")
+    import logging
+
+    from perf_storage_nb import create_storage
+    from perf_storage_nb.backends.cache_service import CacheServiceStorage
+
+    server = request.getfixturevalue("cache_server")
+    secret = server.api_key
+    caplog.set_level(logging.DEBUG)  # httpx/httpcore log every request at DEBUG: headers must not leak there
+    storage = CacheServiceStorage("secrets", "t1", url=server.url, api_key=secret)
+    storage.save("doc.json", {"ok": True})
+    seen = [repr(storage), str(storage), storage.describe(), repr(storage.client), str(storage.to_config()),
+            storage._repr_html_(), repr(storage.for_target("t2"))]
+    wrong = CacheServiceStorage("secrets", "t1", url=server.url, api_key=secret[::-1])
+    for call in (lambda: wrong.save("doc.json", 1), lambda: wrong.load("doc.json"), lambda: storage.save("../x", 1),
+                 lambda: storage.save("doc.json", float("nan"))):
+        with pytest.raises(StorageError) as info:
+            call()
+        seen += [str(info.value), repr(info.value), str(info.value.__cause__)]
+    rebuilt = create_storage({**storage.to_config(), "api_key": secret})
+    assert rebuilt.load("doc.json") == {"ok": True}
+    out, err = capfd.readouterr()
+    seen += [caplog.text, out, err]
+    assert caplog.records, "no log records captured: the log check checked nothing"
+    for text in seen:
+        assert secret not in text and secret[::-1] not in text
