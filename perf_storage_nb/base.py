@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, ClassVar, Self
@@ -309,6 +308,8 @@ class BaseStorage(ABC):
                 result.errors[key] = exc
 
         if self.concurrent_bulk and len(keys) > 1:
+            from concurrent.futures import ThreadPoolExecutor  # not at import: it costs ~10 ms
+
             with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
                 list(pool.map(run, range(len(keys))))
         else:

@@ -13,7 +13,6 @@ import importlib
 import inspect
 import os
 from collections.abc import Mapping
-from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -66,6 +65,8 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
+    from importlib.metadata import entry_points  # ~20-80 ms: only when an unknown name is asked for
+
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         _registry.setdefault(ep.name, ep.value)
 
