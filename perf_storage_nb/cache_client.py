@@ -81,10 +81,12 @@ def encode_segment(segment: str) -> str:
 
     The server silently rewrites '.' (to '_' in file ids, '..' to '-' in folders), so a segment with a '.'
     (or one starting with the marker '__') becomes ``'__' + seg.replace('_', '__').replace('.', '_d')``.
+    The server also refuses a folder named only '_'s, so such a segment gets an ``'_e'`` (end) suffix too.
     """
-    if "." not in segment and not segment.startswith("__"):
+    only_underscores = not segment.strip("_")
+    if "." not in segment and not segment.startswith("__") and not only_underscores:
         return segment
-    return "__" + segment.replace("_", "__").replace(".", "_d")
+    return "__" + segment.replace("_", "__").replace(".", "_d") + ("_e" if only_underscores else "")
 
 
 def decode_segment(name: str) -> str | None:
@@ -101,6 +103,8 @@ def decode_segment(name: str) -> str | None:
                 out.append("_")
             elif nxt == "d":
                 out.append(".")
+            elif nxt == "e" and i + 2 == len(body):
+                pass
             else:
                 return None
             i += 2
