@@ -21,6 +21,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import ipywidgets as widgets
 
 from ..base import BaseStorage, KeyInfo
+from .render import preview_html, preview_text
 
 __all__ = ["StorageBrowser", "filter_keys", "page_of", "snapshot_html", "var_name_for"]
 
@@ -105,13 +106,6 @@ def _guarded(method: Callable[Concatenate[StorageBrowser, P], R]) -> Callable[Co
     return wrapper
 
 
-def _render() -> Any:
-    """The rendering module of the magics (imported lazily so the browser module imports fast)."""
-    from . import render
-
-    return render
-
-
 class StorageBrowser(widgets.VBox):
     """Browse sessions, targets and keys of a storage; preview, inspect, diff, delete and load keys."""
 
@@ -120,9 +114,10 @@ class StorageBrowser(widgets.VBox):
         global _live
         if _live is not None and _live is not self:
             _live.close()  # one live browser per kernel
-        self._storages: dict[str, BaseStorage] = (
-            dict(storage) if isinstance(storage, Mapping) else {storage.backend_name or type(storage).__name__: storage}
-        )
+        if isinstance(storage, Mapping):
+            self._storages: dict[str, BaseStorage] = dict(storage)
+        else:
+            self._storages = {storage.backend_name or type(storage).__name__: storage}
         if not self._storages:
             raise ValueError("StorageBrowser needs at least one storage")
         self._page_size = max(1, int(page_size))
@@ -150,7 +145,8 @@ class StorageBrowser(widgets.VBox):
                                          disabled=len(names) == 1, layout=widgets.Layout(width="220px"))
         self._session = widgets.Dropdown(description="session", layout=widgets.Layout(width="260px"))
         self._target = widgets.Dropdown(description="target", layout=widgets.Layout(width="260px"))
-        self._refresh = widgets.Button(description="Refresh", icon="refresh", tooltip="list sessions, targets and keys again",
+        self._refresh = widgets.Button(description="Refresh", icon="refresh",
+                                       tooltip="list sessions, targets and keys again",
                                        layout=widgets.Layout(width="100px"))
         self._filter = widgets.Text(placeholder="filter keys: substring or glob (*.json)", continuous_update=True,
                                     layout=widgets.Layout(width="300px"))
@@ -165,8 +161,10 @@ class StorageBrowser(widgets.VBox):
         self._meta = widgets.HTML()
         self._diff_session = widgets.Dropdown(description="session", layout=widgets.Layout(width="260px"))
         self._diff_target = widgets.Dropdown(description="target", layout=widgets.Layout(width="260px"))
-        self._diff_key = widgets.Combobox(description="key", ensure_option=False, layout=widgets.Layout(width="360px"))
-        self._diff_run = widgets.Button(description="Diff", icon="columns", tooltip="diff the selected key with this one")
+        self._diff_key = widgets.Combobox(description="key", ensure_option=False,
+                                          layout=widgets.Layout(width="360px"))
+        self._diff_run = widgets.Button(description="Diff", icon="columns",
+                                        tooltip="diff the selected key with this one")
         self._diff_view = widgets.HTML()
         self._tabs = widgets.Tab(children=[
             self._preview, self._raw, self._meta,
@@ -280,7 +278,8 @@ class StorageBrowser(widgets.VBox):
     def snapshot(self) -> str:
         """The static HTML listing of what the browser shows now (no I/O)."""
         keys = self._matching[:SNAPSHOT_KEYS]
-        return snapshot_html(self._storages[self._backend.value].describe(), self._sessions, self._session.value,
+        # The backend's name, not its describe(): no absolute paths, so the snapshot is stable under nbval.
+        return snapshot_html(self._backend.value, self._sessions, self._session.value,
                              self._targets, self._target.value, keys, len(self._matching), self._keys.value)
 
     # ---- loading levels ---------------------------------------------------------------------------------
@@ -289,8 +288,7 @@ class StorageBrowser(widgets.VBox):
         """Programmatic changes inside do not fire our own handlers."""
         self._quiet_depth += 1
         try:
-            with self.hold_sync():
-                yield
+            yield
         finally:
             self._quiet_depth -= 1
 
@@ -333,7 +331,15 @@ class StorageBrowser(widgets.VBox):
 
     def _load_targets(self, session: str | None, want: str | None, key: str | None = None) -> None:
         base = self._storages[self._backend.value]
-        self._targets = base.targets(session) if session else []
+        try:
+            self._targets = base.targets(session) if session else []
+        except Exception:
+            self._targets = []  # never leave the keys of another session on screen under this one
+            with self._quiet():
+                self._target.options = ()
+            self._all_keys = []
+            self._apply_filter()
+            raise
         target = want if want in self._targets else (self._targets[0] if self._targets else None)
         with self._quiet():
             self._target.options = self._targets
@@ -342,7 +348,12 @@ class StorageBrowser(widgets.VBox):
 
     def _load_keys(self, key: str | None = None) -> None:
         session, target = self._session.value, self._target.value
-        self._all_keys = self.storage.list_keys() if session and target else []
+        try:
+            self._all_keys = self.storage.list_keys() if session and target else []
+        except Exception:
+            self._all_keys = []  # never leave the keys of another target on screen under this one
+            self._apply_filter()
+            raise
         self._sync_diff_defaults()
         self._apply_filter(keep=key)
 
@@ -355,7 +366,7 @@ class StorageBrowser(widgets.VBox):
     def _show_page(self, page: int, keep: str | None = None) -> None:
         keep = keep or self._keys.value  # the selection survives when it is still on the page shown
         shown, self._page, pages = page_of(self._matching, page, self._page_size)
-        with self._quiet():
+        with self._quiet(), self._keys.hold_sync():  # options and selection reach the front end in one message
             self._keys.options = shown
             self._keys.value = keep if keep in shown else None
         first = self._page * self._page_size + 1 if shown else 0
@@ -407,9 +418,9 @@ class StorageBrowser(widgets.VBox):
         if value is _VANISHED:
             self._vanished(key)
             return
-        render = _render()
-        self._preview.value = render.preview_html(info.kind, value, key, max_bytes=self._max_preview_bytes)
-        self._raw.value = f"<pre class='psnb-raw'>{html.escape(render.preview_text(info.kind, value, key, max_chars=MAX_RAW_CHARS))}</pre>"
+        self._preview.value = preview_html(info.kind, value, key, max_bytes=self._max_preview_bytes)
+        raw = preview_text(info.kind, value, key, max_chars=MAX_RAW_CHARS)
+        self._raw.value = f"<pre class='psnb-raw'>{html.escape(raw)}</pre>"
 
     @staticmethod
     def _meta_html(storage: BaseStorage, info: KeyInfo) -> str:
@@ -497,7 +508,8 @@ class StorageBrowser(widgets.VBox):
         targets = self._storages[self._backend.value].targets(change["new"])
         with self._quiet():
             self._diff_target.options = targets
-            self._diff_target.value = self._target.value if self._target.value in targets else (targets[0] if targets else None)
+            keep = self._target.value if self._target.value in targets else None
+            self._diff_target.value = keep or (targets[0] if targets else None)
         self._fill_diff_keys()
 
     @_guarded

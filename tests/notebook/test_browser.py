@@ -377,6 +377,7 @@ def test_backend_failing_mid_navigation_keeps_the_widget_alive(flaky: type[_Flak
     flaky.down = True
     b._target.value = "u"
     assert status(b).startswith("⚠ StorageConnectionError: cannot reach")
+    assert b._keys.options == () and b.selected is None  # no stale keys of target "t" shown under "u"
     flaky.down = False
     b._refresh.click()
     assert b._keys.options == ("j",) and status(b) == ""
