@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -157,7 +158,7 @@ def _open_and_run(page: object, lab: Lab) -> None:
     page.goto(f"{lab.url}/lab/tree/browse.ipynb?token={lab.token}")  # type: ignore[attr-defined]
     page.wait_for_selector(".jp-Notebook", timeout=60_000)  # type: ignore[attr-defined]
     # The execution indicator says "idle" before the kernel is connected; the status bar waits for it.
-    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    page.get_by_text(re.compile(r"^Python 3.*\| Idle$")).wait_for(timeout=60_000)  # type: ignore[attr-defined]
     for _attempt in range(3):
         page.locator(".jp-Cell .cm-content").first.click()  # type: ignore[attr-defined]
         page.keyboard.press("Control+Enter")  # type: ignore[attr-defined]  # run in place, no new cell
