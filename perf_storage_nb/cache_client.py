@@ -319,25 +319,27 @@ class CacheServiceClient:
         """
         headers = {"content-type": content_type} if content_type else None
         deadline = time.monotonic() + self.timeout
-        attempts = (self.retries if retry else 0) + len(self.urls)
+        retries = self.retries if retry else 0
         failure: Exception | None = None
-        for attempt in range(attempts + 1):
+        tries = refused = 0  # requests sent; connection attempts refused (those move to the next replica)
+        while True:
+            tries += 1
             index = self._current
             base = self.urls[index]
             try:
                 request = self.http.build_request(method, base + path, params=params, content=content, headers=headers)
                 response = self.http.send(request, stream=stream)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                failure = exc
+                failure, refused = exc, refused + 1
                 self._fail_over(index)
-                if attempt + 1 >= len(self.urls) * (1 + (self.retries if retry else 0)) or time.monotonic() > deadline:
+                if refused >= len(self.urls) * (1 + retries) or time.monotonic() > deadline:
                     break
-                if attempt + 1 >= len(self.urls):  # every replica tried once: wait a little before another round
-                    self._backoff(attempt, deadline)
+                if refused % len(self.urls) == 0:  # every replica tried once: pause before another round
+                    self._backoff(refused // len(self.urls) - 1, deadline)
                 continue
             except httpx.TimeoutException as exc:
-                failure = exc
-                if len(self.urls) > 1 and retry and attempt + 1 < len(self.urls):
+                if retry and refused + 1 < len(self.urls):
+                    failure, refused = exc, refused + 1
                     self._fail_over(index)
                     continue
                 raise StorageConnectionError(
@@ -346,9 +348,9 @@ class CacheServiceClient:
             except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
                 # uvicorn closes a keep-alive connection after any 500: the next request on it is reset.
                 failure = exc
-                if not retry or attempt >= attempts or time.monotonic() > deadline:
+                if tries > retries or time.monotonic() > deadline:
                     break
-                self._backoff(attempt, deadline, first_free=True)
+                self._backoff(tries - 1, deadline, first_free=True)
                 continue
             except httpx.HTTPError as exc:
                 raise StorageBackendError(f"{method} {base}{path} failed: {type(exc).__name__}: {exc}") from exc
@@ -366,9 +368,8 @@ class CacheServiceClient:
                     "only the memory and s3 modes can list or bulk-delete - run the service with "
                     "CACHE__SERVICE__STORAGE_MODE=memory or s3"
                 )
-            if status in _RETRY_STATUSES and retry and attempt < attempts and time.monotonic() < deadline:
-                failure = None
-                self._backoff(attempt, deadline)
+            if status in _RETRY_STATUSES and tries <= retries and time.monotonic() < deadline:
+                self._backoff(tries - 1, deadline)
                 continue
             self._raise_for_status(method, base, path, response)
         if isinstance(failure, (httpx.ConnectError, httpx.ConnectTimeout)):
