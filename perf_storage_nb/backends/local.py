@@ -157,7 +157,8 @@ class LocalStorage(BaseStorage):
             return fd, tmp
         raise StorageBackendError(f"cannot save {key!r}: its folder keeps disappearing (concurrent deletes?)")
 
-    def _open(self, key: str, flags: int = os.O_RDONLY) -> int | None:
+    def _open(self, key: str, flags: int = os.O_RDONLY) -> tuple[int, os.stat_result] | None:
+        """Open a key's file without following links: (fd, stat) or None when it is not a regular file."""
         path = self._path(key)
         try:
             # O_NONBLOCK: a FIFO planted under the root must not block us; regular files ignore the flag.
@@ -173,47 +174,58 @@ class LocalStorage(BaseStorage):
             raise
         try:
             self._check_fd_inside(fd, path)
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 os.close(fd)  # a folder, FIFO, device or (O_PATH) link: not a key
                 return None
         except BaseException:
             os.close(fd)
             raise
-        return fd
+        return fd, st
 
-    def _kind_of(self, fd: int, key: str) -> Kind:
+    @staticmethod
+    def _marker(fd: int) -> Kind | None:
+        """The kind recorded in the file's xattr, or None (no xattr support, or a file copied in by hand)."""
         if _HAS_XATTR:
             try:
                 kind = os.getxattr(fd, _XATTR).decode()
-                if kind in KINDS:
-                    return kind  # type: ignore[return-value]
             except OSError:
-                pass
-        # No marker: a file copied in by hand. Classify by name and content.
-        with open(os.dup(fd), "rb") as fh:
-            head = fh.read()
-        os.lseek(fd, 0, os.SEEK_SET)
+                return None
+            if kind in KINDS:
+                return kind  # type: ignore[return-value]
+        return None
+
+    @staticmethod
+    def _classify(key: str, payload: bytes) -> Kind:
+        """Kind of an unmarked file, by name and content."""
         try:
-            head.decode("utf-8")
+            payload.decode("utf-8")
         except UnicodeDecodeError:
             return "bytes"
         return "json" if key.endswith(".json") else "text"
 
+    def _read_opened(self, key: str, fd: int, size: int) -> tuple[Kind, bytes]:
+        try:
+            kind = self._marker(fd)
+            payload = _read_all(fd, size)
+        finally:
+            os.close(fd)
+        return kind or self._classify(key, payload), payload
+
     def _read(self, key: str, hint: Kind) -> tuple[Kind, bytes] | None:
         with self._os_errors("load", key):
-            fd = self._open(key)
-            if fd is None:
-                return None
-            with open(fd, "rb") as fh:
-                kind = self._kind_of(fd, key)
-                return kind, fh.read()
+            opened = self._open(key)
+            return None if opened is None else self._read_opened(key, opened[0], opened[1].st_size)
 
     def _read_stream(self, key: str, chunk_size: int) -> Iterator[bytes]:
         with self._os_errors("load", key):
-            fd = self._open(key)
-            if fd is None:
+            opened = self._open(key)
+            if opened is None:
                 raise StorageKeyError(f"no key {key!r} in {self.describe()}")
-            kind = self._kind_of(fd, key)
+            fd = opened[0]
+            kind = self._marker(fd)
+            if kind is None:  # unmarked: classify by a bounded sniff, never by reading a huge file whole
+                kind = self._classify(key, os.pread(fd, 1 << 16, 0))
             if kind != "bytes":
                 os.close(fd)
                 raise StorageKindError(key, kind, "bytes")
@@ -221,10 +233,10 @@ class LocalStorage(BaseStorage):
 
     def _exists(self, key: str) -> bool:
         with self._os_errors("check", key):
-            fd = self._open(key, _O_PATH)
-            if fd is None:
+            opened = self._open(key, _O_PATH)
+            if opened is None:
                 return False
-            os.close(fd)
+            os.close(opened[0])
             return True
 
     def _remove(self, key: str) -> bool:
@@ -260,13 +272,11 @@ class LocalStorage(BaseStorage):
 
     def _stat(self, key: str) -> KeyInfo | None:
         with self._os_errors("stat", key):
-            fd = self._open(key)
-            if fd is None:
+            opened = self._open(key)
+            if opened is None:
                 return None
-            with open(fd, "rb") as fh:
-                st = os.fstat(fd)
-                kind = self._kind_of(fd, key)
-                payload = fh.read()
+            fd, st = opened
+            kind, payload = self._read_opened(key, fd, st.st_size)
         modified = datetime.fromtimestamp(st.st_mtime, UTC)
         return KeyInfo(key, kind, len(payload), content_hash(kind, payload), modified)
 
@@ -300,6 +310,20 @@ def _subfolders(folder: str) -> list[str]:
         return [e.name for e in os.scandir(folder) if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """Read a whole file; one read() for files that did not grow since fstat."""
+    data = os.read(fd, size + 1)
+    if len(data) <= size:
+        parts = [data]
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts) if len(parts) > 1 else data
+    parts = [data]
+    while chunk := os.read(fd, 1 << 20):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _iter_fd(fd: int, chunk_size: int) -> Iterator[bytes]:
