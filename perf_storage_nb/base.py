@@ -158,15 +158,20 @@ class BaseStorage(ABC):
         key = check_key(key)
         self._write(key, "json", codec.encode_json(value, key, pretty=self.pretty_json))
 
+    def _load_payload(self, key: str, want: Kind) -> bytes | Any:
+        """The stored payload of ``key`` if it holds ``want``; _MISSING when absent; kind error otherwise."""
+        got = self._read(check_key(key), want)
+        if got is None:
+            return _MISSING
+        kind, payload = got
+        if kind != want:
+            raise StorageKindError(key, kind, want)
+        return payload
+
     def load(self, key: str, default: Any = None) -> Any:
         """Return an independent copy of the JSON value under ``key``, or ``default`` when missing."""
-        got = self._read(check_key(key), "json")
-        if got is None:
-            return default
-        kind, payload = got
-        if kind != "json":
-            raise StorageKindError(key, kind, "json")
-        return self._decode_json(payload)
+        payload = self._load_payload(key, "json")
+        return default if payload is _MISSING else self._decode_json(payload)
 
     def save_string(self, key: str, text: str) -> None:
         """Store text verbatim (HTML, Markdown, logs): every character and newline round-trips."""
@@ -175,13 +180,8 @@ class BaseStorage(ABC):
 
     def load_string(self, key: str, default: str | None = None) -> str | None:
         """Return the text under ``key`` exactly as saved, or ``default`` when missing."""
-        got = self._read(check_key(key), "text")
-        if got is None:
-            return default
-        kind, payload = got
-        if kind != "text":
-            raise StorageKindError(key, kind, "text")
-        return codec.decode_text(payload)
+        payload = self._load_payload(key, "text")
+        return default if payload is _MISSING else codec.decode_text(payload)
 
     def save_bytes(self, key: str, data: bytes | bytearray | memoryview) -> None:
         """Store raw bytes (screenshots, archives)."""
@@ -190,13 +190,8 @@ class BaseStorage(ABC):
 
     def load_bytes(self, key: str, default: bytes | None = None) -> bytes | None:
         """Return the bytes under ``key``, or ``default`` when missing."""
-        got = self._read(check_key(key), "bytes")
-        if got is None:
-            return default
-        kind, payload = got
-        if kind != "bytes":
-            raise StorageKindError(key, kind, "bytes")
-        return payload
+        payload = self._load_payload(key, "bytes")
+        return default if payload is _MISSING else payload
 
     def __getitem__(self, key: str) -> Any:
         """Load a key of any kind; KeyError when missing."""
