@@ -671,7 +671,7 @@ class CacheServiceClient:
         # from files, so the folder disappears with its last child).
         found: list[tuple[str, str]] = []
         for folder in self.raw_folders(root, recursive=True):
-            parts = folder.split("/")
+            parts = folder.rstrip("/").split("/")  # s3 mode lists folders with a trailing '/'
             if depth == 2 and len(parts) == 5 and parts[1] == "targets" and parts[3:] == [ENTRY_FILE_ID, "data"]:
                 found.append((parts[0], parts[2]))
             elif depth == 1 and len(parts) == 3 and parts[1:] == [ENTRY_FILE_ID, "data"]:
