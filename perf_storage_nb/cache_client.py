@@ -315,13 +315,15 @@ class CacheServiceClient:
 
         Connection resets, protocol errors and 5xx are retried with backoff (``retry`` calls must be
         idempotent; streamed bodies cannot be replayed); refused connections and timeouts move on to the
-        next base URL. The whole call stays within about ``timeout`` seconds of retrying.
+        next base URL; with one URL a single timeout is retried once. Retrying stays within about
+        ``timeout`` seconds (a hung server is reported after at most twice the timeout).
         """
         headers = {"content-type": content_type} if content_type else None
         deadline = time.monotonic() + self.timeout
         retries = self.retries if retry else 0
         failure: Exception | None = None
         tries = refused = 0  # requests sent; connection attempts refused (those move to the next replica)
+        timed_out = False  # one read timeout is retried on the same replica
         while True:
             tries += 1
             index = self._current
@@ -341,6 +343,11 @@ class CacheServiceClient:
                 if retry and refused + 1 < len(self.urls):
                     failure, refused = exc, refused + 1
                     self._fail_over(index)
+                    continue
+                if retry and not timed_out:
+                    # One stalled request (a GC pause, a dropped packet) should not fail an idempotent call;
+                    # a second timeout means the server is hung: report it (after at most 2 x timeout).
+                    timed_out, failure = True, exc
                     continue
                 raise StorageConnectionError(
                     f"the cache service at {base} did not answer {method} {path} within {self.timeout:g} s (timeout)"

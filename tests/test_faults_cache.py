@@ -131,9 +131,6 @@ def test_bulk_reports_each_failed_item_and_a_resume_completes_them(faults: Fault
     assert storage.load_many(items).ok == items  # acknowledged + resumed: nothing lost
 
 
-@pytest.mark.xfail(strict=True, reason="CacheServiceClient.send raises on the first httpx.ReadTimeout when only one "
-                                      "base URL is given: the per-attempt timeout equals the whole call's budget, so "
-                                      "no retry fits (report: issue 7)")
 def test_a_single_read_timeout_is_absorbed_by_a_retry(faults: FaultInjector) -> None:
     storage = _storage(faults)
     storage.save("doc.json", {"v": 1})

@@ -119,8 +119,6 @@ def test_data_written_through_one_replica_is_read_through_the_other(replicas: li
     assert via_a.load_string("output/page.html") is None
 
 
-@pytest.mark.xfail(strict=True, reason="CacheServiceClient._target_folders splits s3 folder names that end in '/', so "
-                                      "sessions()/targets() answer [] on s3 mode (report: issue 7)")
 def test_navigation_sees_sessions_written_through_another_replica(replicas: list[CacheServer]) -> None:
     a, b = replicas
     CacheServiceStorage("nav", "item_002", url=a.url, api_key=a.api_key).save("x.json", 1)
