@@ -140,12 +140,15 @@ class LocalStorage(BaseStorage):
                 # Slow path: the folder is missing (or a parent is a file). Check where it would resolve
                 # *before* creating anything, so a planted symlink cannot make us create folders outside.
                 self._check_inside(folder)
-                if isinstance(exc, NotADirectoryError):
+                if isinstance(exc, NotADirectoryError) and self._file_above(folder):
                     raise _parent_is_key(key) from None
                 try:
                     os.makedirs(folder, exist_ok=True)
                 except (FileExistsError, NotADirectoryError):
-                    raise _parent_is_key(key) from None
+                    # makedirs also fails this way when a concurrent delete prunes a folder mid-way;
+                    # only a regular file on the path means "a parent is already a key".
+                    if self._file_above(folder):
+                        raise _parent_is_key(key) from None
                 continue  # also the retry when a concurrent delete pruned the folder in between
             try:
                 self._check_fd_inside(fd, tmp)
@@ -156,6 +159,18 @@ class LocalStorage(BaseStorage):
                 raise
             return fd, tmp
         raise StorageBackendError(f"cannot save {key!r}: its folder keeps disappearing (concurrent deletes?)")
+
+    def _file_above(self, folder: str) -> bool:
+        """True when ``folder`` or one of its parents below the root is a regular file (an existing key)."""
+        root = str(self._root)
+        while folder != root and folder.startswith(root + os.sep):
+            try:
+                if stat.S_ISREG(os.lstat(folder).st_mode):
+                    return True
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            folder = os.path.dirname(folder)
+        return False
 
     def _open(self, key: str, flags: int = os.O_RDONLY) -> tuple[int, os.stat_result] | None:
         """Open a key's file without following links: (fd, stat) or None when it is not a regular file."""
