@@ -666,24 +666,26 @@ class CacheServiceClient:
 
     def sessions(self, *, namespace: str | None = None) -> list[str]:
         """Sessions of a namespace that hold data (one admin listing)."""
-        return sorted({s for s, _t in self._target_folders(f"{self._ns(namespace)}/data/key-based/sessions", depth=2)})
+        return sorted({s for s, _t in self._data_targets(f"{self._ns(namespace)}/data/key-based/sessions")})
 
     def targets(self, session_id: str, *, namespace: str | None = None) -> list[str]:
         """Targets of ``session_id`` that hold data (one admin listing)."""
-        root = f"{self._ns(namespace)}/data/key-based/sessions/{check_id(session_id, 'session_id')}/targets"
-        return sorted(t for _s, t in self._target_folders(root, depth=1))
+        session = check_id(session_id, "session_id")
+        root = f"{self._ns(namespace)}/data/key-based/sessions/{session}"
+        return sorted(t for s, t in self._data_targets(root) if s == session)
 
-    def _target_folders(self, root: str, depth: int) -> list[tuple[str, str]]:
-        # A target holds data when its child folder '<t>/perf-entry/data' exists (memory/s3 folders are derived
-        # from files, so the folder disappears with its last child).
-        found: list[tuple[str, str]] = []
-        for folder in self.raw_folders(root, recursive=True):
-            parts = folder.rstrip("/").split("/")  # s3 mode lists folders with a trailing '/'
-            if depth == 2 and len(parts) == 5 and parts[1] == "targets" and parts[3:] == [ENTRY_FILE_ID, "data"]:
-                found.append((parts[0], parts[2]))
-            elif depth == 1 and len(parts) == 3 and parts[1:] == [ENTRY_FILE_ID, "data"]:
-                found.append(("", parts[0]))
-        return [(s, t) for s, t in found if _is_id(s or "x") and _is_id(t)]
+    def _data_targets(self, root: str) -> set[tuple[str, str]]:
+        # A target holds data when a file exists under '<s>/targets/<t>/perf-entry/data/'. The file listing
+        # is used, not the folder listing: on the server the recursive folder walk costs ~100x more
+        # (2.2 s against 0.03 s for 60 targets x 50 keys, measured in-process).
+        prefix = root.split("/sessions", 1)[0] + "/sessions/"
+        found: set[tuple[str, str]] = set()
+        for path in self.raw_files(root):
+            parts = path[len(prefix):].split("/") if path.startswith(prefix) else []
+            if len(parts) > 5 and parts[1] == "targets" and parts[3:5] == [ENTRY_FILE_ID, "data"]:
+                if _is_id(parts[0]) and _is_id(parts[2]):
+                    found.add((parts[0], parts[2]))
+        return found
 
     def content_seen(self, content: Any, *, namespace: str | None = None) -> bool:
         """"Was this content already processed?": True after :meth:`mark_processed` of equal content; one request."""
