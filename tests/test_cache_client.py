@@ -21,15 +21,8 @@ from perf_storage_nb import (
     StorageNameError,
 )
 from perf_storage_nb.backends.cache_service import CacheServiceStorage
-from perf_storage_nb.cache_client import (
-    CacheServiceClient,
-    decode_segment,
-    encode_segment,
-    join_key,
-    key_hash,
-    split_key,
-    target_cache_key,
-)
+from perf_storage_nb.cache_client import CacheServiceClient
+from perf_storage_nb.cache_keys import decode_segment, encode_segment, join_key, key_hash, split_key, target_cache_key
 from perf_storage_nb.server import free_port
 
 _n = iter(range(10**6))

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from perf_storage_nb.backends.cache_service import CacheServiceStorage
-from perf_storage_nb.cache_client import key_hash, target_cache_key
+from perf_storage_nb.cache_keys import key_hash, target_cache_key
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,8 @@ from perf_storage_nb import (
     create_storage,
 )
 from perf_storage_nb.backends.cache_service import EMPTY_BYTES, CacheServiceStorage
-from perf_storage_nb.cache_client import CacheServiceClient, key_hash
+from perf_storage_nb.cache_client import CacheServiceClient
+from perf_storage_nb.cache_keys import key_hash
 
 _n = iter(range(10**6))
 

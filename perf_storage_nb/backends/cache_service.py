@@ -6,7 +6,7 @@ Mapping (DESIGN.md §3): one entry per session/target, ``cache_key = "sessions/{
 last segment) on the json / string / binary routes.
 
 * Segments of ``[A-Za-z0-9_-]`` are sent as they are (other consumers read the same names); a segment with a
-  '.' or starting with '__' is encoded reversibly (:func:`~perf_storage_nb.cache_client.encode_segment`)
+  '.' or starting with '__' is encoded reversibly (:func:`~perf_storage_nb.cache_keys.encode_segment`)
   because the server silently rewrites '.'.
 * JSON objects are stored natively; any other JSON value (and a dict whose only key is the marker) is
   wrapped as ``{"__psnb_value__": value}`` because the server only accepts objects.
@@ -34,10 +34,8 @@ from ..cache_client import (
     CacheServiceClient,
     TargetState,
     check_namespace,
-    encode_segment,
-    key_hash,
-    split_key,
 )
+from ..cache_keys import encode_segment, key_hash, split_key
 from ..codec import KINDS, Kind
 from ..errors import StorageBackendError, StorageKeyError, StorageKindError
 from ..names import check_key
