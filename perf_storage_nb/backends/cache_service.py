@@ -180,7 +180,7 @@ class CacheServiceStorage(BaseStorage):
     def _write(self, key: str, kind: Kind, payload: bytes) -> None:
         data_key, file_id = split_key(key)
         body, content_type = _encode_body(kind, payload)
-        for attempt in range(2):
+        for _attempt in range(2):
             cache_id = self._entry(create=True)
             assert cache_id is not None
             before = self._known_kinds(key, cache_id)

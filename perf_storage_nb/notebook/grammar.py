@@ -79,7 +79,7 @@ def help_text(command: str | None = None) -> str:
         usage, summary = COMMANDS[command]
         return f"{usage}\n    {summary}\n\n{REFERENCE}"
     lines = ["%storage SUBCOMMAND ... / %%storage SUBCOMMAND ... (cell forms: save, save_string, capture, diff)", ""]
-    for name, (usage, summary) in COMMANDS.items():
+    for name, (_usage, summary) in COMMANDS.items():
         lines.append(f"  {name:<12} {summary}")
     lines += ["", REFERENCE, "Details: %storage help SUBCOMMAND. Bare %storage lists keys (like ls)."]
     return "\n".join(lines)
