@@ -253,6 +253,14 @@ class CacheServer:
         if self._moto is not None:
             self._moto, self.s3_endpoint = None, None
 
+    def kill(self) -> None:
+        """SIGKILL the service process (no graceful shutdown: a crash, for fault tests), keeping moto running."""
+        if self._server is not None:
+            self._server.proc.kill()
+            self._server.proc.wait(timeout=30)
+            self._server.stop()
+            self._server = None
+
     def alive(self) -> bool:
         """True while the server process runs."""
         return self._server is not None and self._server.alive()

@@ -8,9 +8,7 @@ The server is always the real ``mgraph-ai-service-cache`` (in-process or a uvico
 from __future__ import annotations
 
 import http.server
-import os
 import secrets
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -152,9 +150,7 @@ def test_read_timeouts_fail_over_to_another_replica(faults: FaultInjector) -> No
 # ---- the real server killed during a batch, then restarted -------------------------------------------------
 def _kill(server: CacheServer) -> None:
     """SIGKILL the uvicorn process (no graceful shutdown), then let the helper clean up its log."""
-    proc = server._server.proc  # noqa: SLF001 - CacheServer has no public kill(); stop() would be graceful
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    server.kill()
     server.stop()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -94,9 +93,8 @@ def replicas(cluster: list[CacheServer]) -> list[CacheServer]:
 
 def _kill(server: CacheServer) -> None:
     """SIGKILL one replica (a crash, not a graceful shutdown)."""
-    proc = server._server.proc  # noqa: SLF001 - CacheServer has no public kill(); stop() would be graceful
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    server.kill()
+    assert not server.alive()
 
 
 def test_data_written_through_one_replica_is_read_through_the_other(replicas: list[CacheServer]) -> None:
