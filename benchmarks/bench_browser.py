@@ -75,6 +75,20 @@ def bench_local(report: Report) -> None:
         browser.close()
 
 
+def bench_scaling(report: Report) -> None:
+    """Open-browser time against key count (1k -> 100k keys on the local backend), next to list_keys()."""
+    sizes = (1_000, 10_000) if report.quick else (1_000, 10_000, 100_000)
+    with tempfile.TemporaryDirectory() as root:
+        for n in sizes:
+            storage = LocalStorage("scale", f"n{n}", root=root)
+            fill(storage, n)
+            repeat = 3 if n < 100_000 else 2
+            anchor = best_ms(storage.list_keys, repeat)
+            opened = best_ms(lambda: StorageBrowser(storage).close(), repeat)  # noqa: B023 - called in this iteration
+            report.add(SECTION, f"scaling: open on {n:,} keys (local)", opened, "ms", anchor_name="list_keys()",
+                       anchor_value=anchor)
+
+
 def bench_cache_service(report: Report) -> None:
     """Requests per navigation step on an in-process real cache service with many sessions."""
     try:
@@ -117,4 +131,5 @@ def bench_cache_service(report: Report) -> None:
 def run(report: Report) -> None:
     """Entry point used by ``python -m benchmarks``."""
     bench_local(report)
+    bench_scaling(report)
     bench_cache_service(report)

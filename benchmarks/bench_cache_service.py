@@ -141,5 +141,27 @@ def run(report: Report) -> None:
         seq_rate = docs / (time.perf_counter() - start_t)
         report.add(SECTION, f"save_many {docs} docs (8 threads)", bulk_rate, "docs/s", anchor_name="sequential save loop",
                    anchor_value=seq_rate)
+        _stream(report, ours.for_target("stream"))
         raw.close()
         ours.close()
+
+
+def _stream(report: Report, storage: Any) -> None:
+    """Peak client memory (tracemalloc) while a large value goes up and comes back over HTTP in chunks."""
+    import tracemalloc
+
+    mb = 50 if report.quick else 200
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    sent = storage.save_stream("big.bin", (chunk for _ in range(mb)))
+    received = sum(len(c) for c in storage.iter_bytes("big.bin", chunk_size=1 << 20))
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    if sent != received or sent != mb << 20:
+        raise AssertionError(f"streamed {sent} bytes up and {received} down, expected {mb << 20}")
+    report.add(SECTION, f"stream {mb} MB up + down: peak client memory", peak / 2**20, "MB",
+               anchor_name="value size", anchor_value=float(mb), note=f"tracemalloc peak; {elapsed:.1f} s round trip")
+    storage.delete("big.bin")
