@@ -508,3 +508,8 @@ def test_executed_notebook_keeps_a_real_static_listing(tmp_path: Path) -> None:
     assert "<code>report.html</code>" in snapshot and "2 key(s) in this target" in snapshot
     markdown, _ = nbconvert.MarkdownExporter().from_notebook_node(nb)
     assert "<code>metrics.json</code>" in markdown and "Loading widget" not in markdown
+    # HTML export without saved widget state (JupyterLab's default: it does not save it) skips the widget
+    # view and falls back to our listing. (nbclient saves the state, which nbconvert renders with widget JS.)
+    nb.metadata.pop("widgets", None)
+    page, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
+    assert "psnb-browser-snapshot" in page and "<code>report.html</code>" in page
