@@ -141,6 +141,21 @@ def run(report: Report) -> None:
         seq_rate = docs / (time.perf_counter() - start_t)
         report.add(SECTION, f"save_many {docs} docs (8 threads)", bulk_rate, "docs/s", anchor_name="sequential save loop",
                    anchor_value=seq_rate)
+        # list_keys: one data-list request plus decoding, vs the same raw request
+        listed = ours.for_target("listing")
+        n_list = 200 if report.quick else 1000
+        listed.save_many({f"runs/k{i:04d}.json": {"i": i} for i in range(n_list)}).raise_for_errors()
+        list_id = listed.cache_id
+
+        def raw_list(_i: int) -> None:
+            raw.get(f"/{ns}/cache/{list_id}/data/list").raise_for_status()
+
+        def ours_list(_i: int) -> None:
+            if len(listed.list_keys()) != n_list:
+                raise AssertionError("list_keys lost keys")
+
+        report.add(SECTION, f"list_keys of {n_list:,} keys (ours)", _rate(ours_list, 5, rounds), "ops/s",
+                   anchor_name="raw httpx data/list", anchor_value=_rate(raw_list, 5, rounds))
         _stream(report, ours.for_target("stream"))
         raw.close()
         ours.close()
