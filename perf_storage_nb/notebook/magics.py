@@ -17,13 +17,14 @@ import html
 import json
 import os
 import shlex
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Int, Unicode, default, observe, validate
+from traitlets import Bool, Int, TraitError, Unicode, default, observe, validate
 from traitlets.config import Configurable
 
 from ..base import BaseStorage
@@ -32,6 +33,7 @@ from ..errors import StorageError
 from ..factory import available_backends, create_storage
 from .grammar import COMMANDS, KeyRef, Scope, expand_vars, help_text, one_line, parse_key_ref, parse_scope, parser_for, usage_error
 from .render import KeyListing, RichText, StorageTree, StoredValue, human_size
+from .settings import project_settings
 
 try:  # IPython >= 8.10; older versions simply show the value after a trailing ';'
     from IPython.core.magic import output_can_be_silenced
@@ -42,8 +44,6 @@ except ImportError:  # pragma: no cover
 __all__ = ["StorageMagics"]
 
 
-def _env(name: str, fallback: str) -> str:
-    return os.environ.get(name) or fallback
 
 
 @magics_class
@@ -63,15 +63,16 @@ class StorageMagics(Magics, Configurable):
 
     @default("default_backend")
     def _default_backend(self) -> str:
-        return os.environ.get("PERF_STORAGE_URL") or os.environ.get("PERF_STORAGE_BACKEND") or "memory://"
+        return (os.environ.get("PERF_STORAGE_URL") or os.environ.get("PERF_STORAGE_BACKEND")
+                or str(self._project.get("default_backend") or "memory://"))
 
     @default("default_session")
     def _default_session(self) -> str:
-        return _env("PERF_STORAGE_SESSION", "notebook")
+        return os.environ.get("PERF_STORAGE_SESSION") or str(self._project.get("default_session") or "notebook")
 
     @default("default_target")
     def _default_target(self) -> str:
-        return _env("PERF_STORAGE_TARGET", "main")
+        return os.environ.get("PERF_STORAGE_TARGET") or str(self._project.get("default_target") or "main")
 
     @validate("feedback")
     def _check_feedback(self, proposal: Any) -> int:
@@ -98,8 +99,17 @@ class StorageMagics(Magics, Configurable):
         self._owned = False  # True when we created the storage (so we may close it)
         self._adopted = False  # True after `use` picked a backend explicitly
         self.snapshots: dict[str, tuple[Scope, Snapshot]] = {}
+        self._project = project_settings()  # [tool.perf_storage_nb]: below %config and env vars
         Configurable.__init__(self, config=shell.config if shell is not None else None)
         Magics.__init__(self, shell=shell, **kwargs)
+        configured = self.config.get("StorageMagics", {})
+        for name in ("feedback", "preview_max_bytes", "preview_max_chars", "deterministic"):
+            if name in self._project and name not in configured:
+                try:
+                    setattr(self, name, self._project[name])
+                except (UsageError, TraitError) as exc:
+                    print(f"perf_storage_nb: [tool.perf_storage_nb] {name}: {exc}; keeping {getattr(self, name)!r}",
+                          file=sys.stderr)
 
     # ---- the current storage ------------------------------------------------------------------------
     @property
