@@ -11,8 +11,8 @@ from typing import IO, Any, ClassVar, Self
 
 from . import codec
 from .codec import Kind
-from .errors import StorageError, StorageKeyError, StorageKindError, StorageValueError
-from .names import check_id, check_key, check_prefix
+from .errors import StorageBackendError, StorageError, StorageKeyError, StorageKindError, StorageValueError
+from .names import check_id, check_key, check_prefix, is_valid_key
 from .versions import new_version_key, parse_version_key, version_pattern
 
 __all__ = ["BaseStorage", "BulkResult", "KeyInfo"]
@@ -168,10 +168,22 @@ class BaseStorage(ABC):
             raise StorageKindError(key, kind, want)
         return payload
 
+    def _decode(self, key: str, kind: Kind, payload: bytes) -> Any:
+        """Turn a stored payload back into its value; a corrupt payload is a backend error, not a crash."""
+        try:
+            if kind == "json":
+                return self._decode_json(payload)
+            return codec.decode_text(payload) if kind == "text" else payload
+        except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+            what = "valid JSON" if kind == "json" else "valid UTF-8 text"
+            raise StorageBackendError(
+                f"the stored value of {key!r} in {self.describe()} is not {what} (edited or corrupted?): {exc}"
+            ) from exc
+
     def load(self, key: str, default: Any = None) -> Any:
         """Return an independent copy of the JSON value under ``key``, or ``default`` when missing."""
         payload = self._load_payload(key, "json")
-        return default if payload is _MISSING else self._decode_json(payload)
+        return default if payload is _MISSING else self._decode(key, "json", payload)
 
     def save_string(self, key: str, text: str) -> None:
         """Store text verbatim (HTML, Markdown, logs): every character and newline round-trips."""
@@ -181,7 +193,7 @@ class BaseStorage(ABC):
     def load_string(self, key: str, default: str | None = None) -> str | None:
         """Return the text under ``key`` exactly as saved, or ``default`` when missing."""
         payload = self._load_payload(key, "text")
-        return default if payload is _MISSING else codec.decode_text(payload)
+        return default if payload is _MISSING else self._decode(key, "text", payload)
 
     def save_bytes(self, key: str, data: bytes | bytearray | memoryview) -> None:
         """Store raw bytes (screenshots, archives)."""
@@ -201,12 +213,13 @@ class BaseStorage(ABC):
         return value
 
     def load_any(self, key: str, default: Any = None) -> Any:
-        """Load a key whatever its kind (JSON value, str or bytes)."""
-        try:
-            return self.load(key, default)
-        except StorageKindError as exc:
-            loader = {"text": self.load_string, "bytes": self.load_bytes}[exc.stored]
-            return loader(key, default)
+        """Load a key whatever its kind (JSON value, str or bytes), with one read."""
+        got = self._read(check_key(key), self._kind_hint(key))
+        return default if got is None else self._decode(key, *got)
+
+    def _kind_hint(self, key: str) -> Kind:
+        """The kind ``key`` most likely holds (backends that remember kinds override this)."""
+        return "json"
 
     # ---- streaming --------------------------------------------------------------------------------
     def save_stream(self, key: str, source: IO[bytes] | Iterable[bytes]) -> int:
@@ -237,7 +250,7 @@ class BaseStorage(ABC):
         return self._exists(check_key(key))
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.exists(key)
+        return is_valid_key(key) and self.exists(key)  # type: ignore[arg-type]
 
     def delete(self, key: str) -> bool:
         """Delete ``key``; True if it existed."""
@@ -276,12 +289,21 @@ class BaseStorage(ABC):
         return self._sibling(check_id(session_id, "session_id"), check_id(target, "target_id"))
 
     # ---- bulk ---------------------------------------------------------------------------------------
-    def save_many(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]], kind: Kind = "json") -> BulkResult:
-        """Save many values of one kind; per-key results, failures reported, never silently lost."""
-        saver = {"json": self.save, "text": self.save_string, "bytes": self.save_bytes}.get(kind)
+    def _saver(self, kind: object) -> Any:
+        """The save method for ``kind``; StorageValueError for anything but json/text/bytes."""
+        saver = {"json": self.save, "text": self.save_string, "bytes": self.save_bytes}.get(kind)  # type: ignore[call-overload]
         if saver is None:
             raise StorageValueError(f"kind must be one of {', '.join(codec.KINDS)}, not {kind!r}")
-        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        return saver
+
+    def save_many(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]], kind: Kind = "json") -> BulkResult:
+        """Save many values of one kind; per-key results, failures reported, never silently lost.
+
+        A key given twice is saved once, with its last value (as ``dict(pairs)`` would), so concurrent
+        backends cannot race two values of one key.
+        """
+        saver = self._saver(kind)
+        pairs = list(dict(items.items() if isinstance(items, Mapping) else items).items())
         return self._bulk([k for k, _ in pairs], lambda i, k: saver(k, pairs[i][1]) or True)
 
     def load_many(self, keys: Iterable[str], default: Any = None) -> BulkResult:
@@ -320,8 +342,9 @@ class BaseStorage(ABC):
 
     def save_version(self, name: str, value: Any, kind: Kind = "json") -> str:
         """Save ``value`` under a new version key of ``name``; returns the key."""
+        saver = self._saver(kind)
         key = self.version_key(name)
-        {"json": self.save, "text": self.save_string, "bytes": self.save_bytes}[kind](key, value)
+        saver(key, value)
         return key
 
     def versions(self, name: str) -> list[str]:
@@ -352,7 +375,7 @@ def _chunks_of(source: IO[bytes] | Iterable[bytes], key: str) -> Iterator[bytes]
     read = getattr(source, "read", None)
     if read is not None:
         while chunk := read(CHUNK):
-            yield bytes(chunk)
+            yield codec.to_bytes(chunk, key)  # a text-mode file gives str: refuse it clearly
         return
     for chunk in source:
         yield codec.to_bytes(chunk, key)

@@ -169,7 +169,7 @@ def encode_text(text: Any, key: str = "") -> bytes:
     except UnicodeEncodeError as exc:
         raise StorageValueError(
             f"cannot save_string {key!r}: character {text[exc.start]!r} at index {exc.start} is a lone surrogate, not valid Unicode text"
-        ) from None
+        ) from exc
 
 
 def decode_text(blob: bytes) -> str:

@@ -60,6 +60,10 @@ class StorageKindError(StorageError, TypeError):
         )
         self.key, self.stored, self.wanted = key, stored, wanted
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        # args hold the message, not the constructor's arguments: rebuild from those (pickling, multiprocessing)
+        return type(self), (self.key, self.stored, self.wanted)
+
 
 class StorageKeyError(StorageError, KeyError):
     """A key that must exist is missing."""

@@ -101,6 +101,8 @@ def _parse_url(url: str) -> dict[str, Any]:
     """``memory://[name]``, ``file:///abs`` or a plain path, ``http(s)://host:port[?namespace=..]``."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
+    if "backend" in query:
+        raise StorageConfigError(f"URL {url!r} sets 'backend' in its query; the scheme (memory://, file://, http://) chooses it")
     scheme = parts.scheme.lower()
     if scheme == "memory":
         name = (parts.netloc + parts.path).strip("/")
@@ -168,6 +170,8 @@ def create_storage(config: Mapping[str, Any] | str | None = None, **overrides: A
         raise StorageConfigError(
             f"config has no 'backend' (and PERF_STORAGE_BACKEND is not set); valid backends: {', '.join(available_backends())}"
         )
+    if not isinstance(backend, str):
+        raise StorageConfigError(f"'backend' must be a name (str), not {type(backend).__name__}; valid backends: {', '.join(available_backends())}")
     cls = backend_class(backend)
     params = {n: p for n, p in inspect.signature(cls).parameters.items() if not n.startswith("_")}
     for env, key in ENV_VARS.items():

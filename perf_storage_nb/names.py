@@ -102,6 +102,7 @@ def target_id_from_text(text: str, max_len: int = 64) -> str:
     """
     if not isinstance(text, str) or not text:
         raise StorageNameError("target_id_from_text needs a non-empty str")
+    max_len = min(max(max_len, 12), ID_MAX)  # room for '-' + the 10-digit hash; never longer than an id may be
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     readable = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     readable = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", readable)

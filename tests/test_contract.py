@@ -330,3 +330,49 @@ def test_repr_is_short_and_deterministic(storage: BaseStorage) -> None:
     r = repr(storage)
     assert r == repr(storage) and storage.session_id in r and storage.target_id in r and len(r) < 200
     assert "<" in storage._repr_html_()
+
+
+def test_load_any_reads_once(storage: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage.save_string("page.html", "<p>x</p>")
+    storage.save_bytes("blob.bin", b"\x00")
+    calls: list[str] = []
+    real = storage._read
+
+    def counting(key: str, hint: str) -> object:
+        calls.append(key)
+        return real(key, hint)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage, "_read", counting)
+    assert storage.load_any("page.html") == "<p>x</p>"
+    assert storage.load_any("blob.bin") == b"\x00"
+    assert storage.load_many(["page.html"]).ok == {"page.html": "<p>x</p>"}
+    assert calls == ["page.html", "blob.bin", "page.html"]  # one read each, not a JSON attempt + a retry
+
+
+def test_save_many_with_a_repeated_key_keeps_the_last_value(storage: BaseStorage) -> None:
+    res = storage.save_many([("k", 1), ("other", 0), ("k", 2)])
+    assert not res.errors and list(res.ok) == ["k", "other"]
+    assert storage.load("k") == 2
+
+
+def test_bad_kind_and_text_streams_are_value_errors(storage: BaseStorage) -> None:
+    with pytest.raises(StorageValueError, match="kind must be one of"):
+        storage.save_version("report.md", "x", kind="yaml")  # type: ignore[arg-type]
+    with pytest.raises(StorageValueError, match="kind must be one of"):
+        storage.save_many({"k": 1}, kind="pickle")  # type: ignore[arg-type]
+    with pytest.raises(StorageValueError, match="needs bytes"):
+        storage.save_stream("k.bin", io.StringIO("text, not bytes"))
+    assert storage.list_keys() == []
+
+
+def test_invalid_keys_are_simply_not_in_the_storage(storage: BaseStorage) -> None:
+    storage.save("k", 1)
+    assert "../k" not in storage and "" not in storage and 3 not in storage  # type: ignore[operator]
+    assert "k" in storage
+
+
+def test_kind_error_pickles() -> None:
+    import pickle
+
+    err = pickle.loads(pickle.dumps(StorageKindError("k", "text", "json")))
+    assert isinstance(err, StorageKindError) and err.stored == "text" and "load_string('k')" in str(err)

@@ -165,3 +165,10 @@ def test_broken_registration_is_a_config_error() -> None:
             backend_class("broken_test")
     finally:
         perf_storage_nb.factory._registry.pop("broken_test", None)
+
+
+def test_backend_must_be_a_name_and_urls_choose_it_by_scheme() -> None:
+    with pytest.raises(StorageConfigError, match="must be a name"):
+        create_storage({"backend": ["memory"], "session_id": "s", "target_id": "t"})
+    with pytest.raises(StorageConfigError, match="the scheme"):
+        create_storage("memory://?backend=local", session_id="s", target_id="t")

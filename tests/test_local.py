@@ -167,3 +167,82 @@ def test_list_keys_skips_hidden_and_temp_files(local: LocalStorage) -> None:
     (folder / ".visible.123.abcd.tmp").write_bytes(b"partial")
     (folder / ".DS_Store").write_bytes(b"")
     assert local.list_keys() == ["visible"]
+
+
+def test_corrupt_files_are_backend_errors_not_crashes(local: LocalStorage) -> None:
+    local.save("bad.json", {"ok": True})
+    local.save_string("bad.txt", "fine")
+    folder = local.root / "experiment_alpha" / "item_001"
+    (folder / "bad.json").write_text("{not json")  # edited by hand; the kind marker (xattr) survives
+    (folder / "bad.txt").write_bytes(b"\xff\xfe broken")
+    with pytest.raises(StorageBackendError, match="not valid JSON"):
+        local.load("bad.json")
+    with pytest.raises(StorageBackendError, match="not valid UTF-8"):
+        local.load_string("bad.txt")
+    with pytest.raises(StorageBackendError, match="not valid JSON"):
+        local.load_any("bad.json")
+
+
+def test_a_copied_tree_without_kind_markers_stays_readable(local: LocalStorage, tmp_path: Path) -> None:
+    import shutil
+
+    local.save("result", {"v": 1})  # JSON under a key without .json
+    local.save_string("page.json", "<p>text under a .json name</p>")
+    local.save_bytes("ascii.bin", b"plain ascii bytes")
+    copy = tmp_path / "copy"
+    shutil.copytree(local.root, copy, copy_function=shutil.copyfile)  # copyfile drops xattrs, like cp/git/zip
+    copied = LocalStorage("experiment_alpha", "item_001", root=copy)
+    assert copied.load("result") == {"v": 1}
+    assert copied.load_string("page.json") == "<p>text under a .json name</p>"
+    assert copied.load_bytes("ascii.bin") == b"plain ascii bytes"
+    assert copied.load_string("result") == local.root.joinpath("experiment_alpha", "item_001", "result").read_text()
+    assert copied.info("ascii.bin").kind == "text"  # type: ignore[union-attr]  # inferred: no marker left
+
+
+def test_abandoned_byte_iterators_do_not_leak_file_descriptors(local: LocalStorage) -> None:
+    import gc
+
+    local.save_bytes("blob.bin", b"x" * 10_000)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(50):
+        local.iter_bytes("blob.bin")  # never iterated
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
+
+
+def test_a_failed_write_leaves_no_folders_behind(local: LocalStorage) -> None:
+    def chunks() -> object:
+        yield b"ok"
+        yield "not bytes"
+
+    with pytest.raises(StorageValueError):
+        local.save_stream("deep/folder/k.bin", chunks())  # type: ignore[arg-type]
+    assert local.sessions() == [] and not (local.root / "experiment_alpha").exists()
+
+
+def test_hand_made_folders_with_invalid_names_are_not_sessions(local: LocalStorage) -> None:
+    local.save("k", 1)
+    (local.root / "my session").mkdir()
+    (local.root / ".hidden").mkdir()
+    assert local.sessions() == ["experiment_alpha"]
+
+
+def test_list_keys_refuses_a_symlinked_target_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.json").write_text("{}")
+    (tmp_path / "root" / "s").mkdir(parents=True)
+    os.symlink(outside, tmp_path / "root" / "s" / "t")
+    with pytest.raises(StorageNameError, match="outside the storage root"):
+        LocalStorage("s", "t", root=tmp_path / "root").list_keys()
+
+
+def test_info_hashes_large_values_in_chunks(local: LocalStorage) -> None:
+    import hashlib
+
+    data = os.urandom(3 << 20)
+    local.save_bytes("big.bin", data)
+    local.save_string("t.txt", "héllo")
+    assert local.info("big.bin").hash == hashlib.sha256(data).hexdigest()  # type: ignore[union-attr]
+    assert local.info("big.bin").size == len(data)  # type: ignore[union-attr]
+    assert local.info("t.txt").hash == hashlib.sha256("héllo".encode()).hexdigest()  # type: ignore[union-attr]

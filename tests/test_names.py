@@ -63,3 +63,10 @@ def test_version_keys() -> None:
     assert not pattern.fullmatch("results/metrics_other__20260111T101500123456Z.json")
     assert parse_version_key(keys[0]) and re.fullmatch(r"\d{8}T\d{12}Z", parse_version_key(keys[0]) or "")
     assert parse_version_key("results/metrics.json") is None
+
+
+@pytest.mark.parametrize("max_len", [1, 5, 12, 64, 100, 200])
+def test_target_id_length_is_clamped_to_a_valid_id(max_len: int) -> None:
+    tid = target_id_from_text("https://example.com/" + "x" * 300, max_len=max_len)
+    assert check_id(tid, "target_id") == tid
+    assert len(tid) <= max(12, min(max_len, 100))

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
 import re
 import secrets
 import stat
+import warnings
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, BinaryIO, ClassVar, Self
 
 from ..base import BaseStorage, KeyInfo
 from ..codec import KINDS, Kind, content_hash
@@ -25,7 +28,7 @@ _XATTR = "user.perf_storage.kind"
 _HAS_XATTR = hasattr(os, "setxattr")
 _RETRIES = 20  # a concurrent delete may remove a folder between our mkdir and our create
 _PROC_FD = os.path.isdir("/proc/self/fd")
-_VALID_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,%d}" % (SEGMENT_MAX - 1))
+_VALID_SEGMENT = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{SEGMENT_MAX - 1}}}")
 _O_PATH = getattr(os, "O_PATH", os.O_RDONLY)  # O_PATH: open for fstat/readlink without read permission
 
 
@@ -90,7 +93,7 @@ class LocalStorage(BaseStorage):
         try:
             yield
         except OSError as exc:
-            if isinstance(exc, (StorageBackendError,)):
+            if isinstance(exc, StorageBackendError):
                 raise
             raise StorageBackendError(f"cannot {action} {key!r} in {self.describe()}: {exc.strerror or exc}") from exc
 
@@ -106,11 +109,7 @@ class LocalStorage(BaseStorage):
             written = 0
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    if _HAS_XATTR:
-                        try:
-                            os.setxattr(fh.fileno(), _XATTR, kind.encode())
-                        except OSError:
-                            pass  # file system without user xattrs: kind is inferred from content on read
+                    _mark(fh.fileno(), kind)
                     for chunk in chunks:
                         fh.write(chunk)
                         written += len(chunk)
@@ -124,8 +123,9 @@ class LocalStorage(BaseStorage):
                         f"cannot save {key!r}: it is already a folder of other keys ({key}/...); a key cannot be both"
                     ) from None
             except BaseException:
-                with _ignore_missing():
+                with suppress(FileNotFoundError):
                     os.unlink(tmp)
+                self._prune(folder)  # folders made for a write that failed must not show up as sessions/targets
                 raise
             if self._fsync:
                 _fsync_dir(folder)
@@ -154,7 +154,7 @@ class LocalStorage(BaseStorage):
                 self._check_fd_inside(fd, tmp)
             except BaseException:
                 os.close(fd)
-                with _ignore_missing():
+                with suppress(FileNotFoundError):
                     os.unlink(tmp)
                 raise
             return fd, tmp
@@ -211,26 +211,40 @@ class LocalStorage(BaseStorage):
         return None
 
     @staticmethod
-    def _classify(key: str, payload: bytes) -> Kind:
-        """Kind of an unmarked file, by name and content."""
+    def _classify(key: str, payload: bytes, hint: Kind | None = None) -> Kind:
+        """Kind of an unmarked file (copied by cp/git/zip, or written by hand), by content.
+
+        Such a file has no recorded kind, so it is readable with whichever method its content fits:
+        the caller's ``hint`` wins when the content allows it.
+        """
+        if hint == "bytes":
+            return "bytes"
         try:
-            payload.decode("utf-8")
+            text = payload.decode("utf-8")
         except UnicodeDecodeError:
             return "bytes"
-        return "json" if key.endswith(".json") else "text"
+        if hint == "text":
+            return "text"
+        if hint == "json" or key.endswith(".json"):
+            try:
+                json.loads(text)
+            except ValueError:
+                return "text"
+            return "json"
+        return "text"
 
-    def _read_opened(self, key: str, fd: int, size: int) -> tuple[Kind, bytes]:
+    def _read_opened(self, key: str, fd: int, size: int, hint: Kind | None = None) -> tuple[Kind, bytes]:
         try:
             kind = self._marker(fd)
             payload = _read_all(fd, size)
         finally:
             os.close(fd)
-        return kind or self._classify(key, payload), payload
+        return kind or self._classify(key, payload, hint), payload
 
     def _read(self, key: str, hint: Kind) -> tuple[Kind, bytes] | None:
         with self._os_errors("load", key):
             opened = self._open(key)
-            return None if opened is None else self._read_opened(key, opened[0], opened[1].st_size)
+            return None if opened is None else self._read_opened(key, opened[0], opened[1].st_size, hint)
 
     def _read_stream(self, key: str, chunk_size: int) -> Iterator[bytes]:
         with self._os_errors("load", key):
@@ -239,12 +253,11 @@ class LocalStorage(BaseStorage):
                 raise StorageKeyError(f"no key {key!r} in {self.describe()}")
             fd = opened[0]
             kind = self._marker(fd)
-            if kind is None:  # unmarked: classify by a bounded sniff, never by reading a huge file whole
-                kind = self._classify(key, os.pread(fd, 1 << 16, 0))
-            if kind != "bytes":
+            if kind not in (None, "bytes"):  # an unmarked file may be streamed whatever it holds
                 os.close(fd)
-                raise StorageKindError(key, kind, "bytes")
-        return _iter_fd(fd, chunk_size)
+                raise StorageKindError(key, kind, "bytes")  # type: ignore[arg-type]
+            fh = open(fd, "rb")  # owns the fd now: closed by the generator, or when it is garbage-collected
+        return _iter_file(fh, chunk_size, key, self.describe())
 
     def _exists(self, key: str) -> bool:
         with self._os_errors("check", key):
@@ -281,8 +294,8 @@ class LocalStorage(BaseStorage):
         start = prefix.rpartition("/")[0]
         top = os.path.join(self._target_dir, start) if start else self._target_dir
         with self._os_errors("list", prefix):
-            if start:
-                self._check_inside(top)
+            if os.path.isdir(top):
+                self._check_inside(top)  # also when the target (or session) folder itself is a planted link
             return list(_walk(top, f"{start}/" if start else ""))
 
     def _stat(self, key: str) -> KeyInfo | None:
@@ -291,15 +304,24 @@ class LocalStorage(BaseStorage):
             if opened is None:
                 return None
             fd, st = opened
-            kind, payload = self._read_opened(key, fd, st.st_size)
+            kind = self._marker(fd)
+            if kind in ("text", "bytes"):
+                with open(fd, "rb") as fh:  # hash in chunks: info() of a huge value needs no RAM for it
+                    digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                size = st.st_size
+            else:  # JSON hashes its canonical form, which needs the parsed value
+                kind, payload = self._read_opened(key, fd, st.st_size)
+                digest, size = content_hash(kind, payload), len(payload)
         modified = datetime.fromtimestamp(st.st_mtime, UTC)
-        return KeyInfo(key, kind, len(payload), content_hash(kind, payload), modified)
+        return KeyInfo(key, kind, size, digest, modified)
 
     def _list_sessions(self) -> Iterable[str]:
-        return _subfolders(str(self._root))
+        with self._os_errors("list sessions of", str(self._root)):
+            return _subfolders(str(self._root))
 
     def _list_targets(self, session: str) -> Iterable[str]:
-        return _subfolders(os.path.join(self._root, session))
+        with self._os_errors("list targets of", session):
+            return _subfolders(os.path.join(self._root, session))
 
     def _sibling(self, session_id: str, target_id: str) -> Self:
         return type(self)(session_id, target_id, root=self._root, fsync=self._fsync)
@@ -321,30 +343,33 @@ def _walk(folder: str, rel: str) -> Iterator[str]:
 
 
 def _subfolders(folder: str) -> list[str]:
+    """Sub-folders whose names are valid ids (hand-made 'my session' folders are not sessions)."""
     try:
-        return [e.name for e in os.scandir(folder) if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if e.is_dir(follow_symlinks=False) and _VALID_SEGMENT.fullmatch(e.name)]
     except (FileNotFoundError, NotADirectoryError):
         return []
 
 
 def _read_all(fd: int, size: int) -> bytes:
-    """Read a whole file; one read() for files that did not grow since fstat."""
-    data = os.read(fd, size + 1)
-    if len(data) <= size:
+    """Read a whole file: one read() when it did not grow since fstat (files change only by rename)."""
+    data = os.read(fd, size)
+    if len(data) < size:  # short read (signals, odd file systems): keep reading until end of file
         parts = [data]
         while chunk := os.read(fd, 1 << 20):
             parts.append(chunk)
-        return b"".join(parts) if len(parts) > 1 else data
-    parts = [data]
-    while chunk := os.read(fd, 1 << 20):
-        parts.append(chunk)
-    return b"".join(parts)
+        data = b"".join(parts)
+    return data
 
 
-def _iter_fd(fd: int, chunk_size: int) -> Iterator[bytes]:
-    with open(fd, "rb") as fh:
-        while chunk := fh.read(chunk_size):
-            yield chunk
+def _iter_file(fh: BinaryIO, chunk_size: int, key: str, where: str) -> Iterator[bytes]:
+    """Yield chunks and close the file; read errors become StorageBackendError."""
+    with fh:
+        try:
+            while chunk := fh.read(chunk_size):
+                yield chunk
+        except OSError as exc:
+            raise StorageBackendError(f"cannot read {key!r} in {where}: {exc.strerror or exc}") from exc
 
 
 def _fsync_dir(folder: str) -> None:
@@ -359,9 +384,19 @@ def _parent_is_key(key: str) -> StorageValueError:
     return StorageValueError(f"cannot save {key!r}: a parent of it is already a key (a key cannot also be a folder)")
 
 
-class _ignore_missing:
-    def __enter__(self) -> None:
-        return None
+_warned_no_xattr = False
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: object) -> bool:
-        return et is not None and issubclass(et, FileNotFoundError)
+
+def _mark(fd: int, kind: Kind) -> None:
+    """Record the kind in the file's xattr (set before the rename, so content and kind change together)."""
+    global _warned_no_xattr
+    if not _HAS_XATTR:
+        return
+    try:
+        os.setxattr(fd, _XATTR, kind.encode())
+    except OSError as exc:
+        if not _warned_no_xattr:  # once per process: every write on such a file system would fail the same way
+            _warned_no_xattr = True
+            warnings.warn(
+                f"this file system does not keep extended attributes ({exc.strerror}); LocalStorage will infer "
+                "each file's kind from its content", RuntimeWarning, stacklevel=4)
