@@ -23,7 +23,12 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class KeyInfo:
-    """What a backend knows about one stored key."""
+    """What a backend knows about one stored key.
+
+    ``size`` is the number of bytes the backend stores (pretty-printed JSON on ``local``, compact elsewhere);
+    ``hash`` is backend-independent: sha256 of the bytes for text/bytes, of the canonical (sorted, compact)
+    form for JSON, so equal values hash alike on every backend.
+    """
 
     key: str
     kind: Kind

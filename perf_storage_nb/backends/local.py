@@ -64,6 +64,7 @@ class LocalStorage(BaseStorage):
                 "root": str(self._root), "fsync": self._fsync}
 
     def describe(self) -> str:
+        """Short location string for messages (no secrets)."""
         return f"file://{self._root}/{self.session_id}/{self.target_id}"
 
     def __repr__(self) -> str:

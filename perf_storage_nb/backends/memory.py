@@ -64,6 +64,7 @@ class MemoryStorage(BaseStorage):
         return config
 
     def describe(self) -> str:
+        """Short location string for messages (no secrets)."""
         return f"memory://{self._name or ''}/{self.session_id}/{self.target_id}"
 
     def __repr__(self) -> str:
