@@ -264,7 +264,8 @@ class BaseStorage(ABC):
     def list_keys(self, prefix: str = "") -> list[str]:
         """Sorted keys of this target that start with ``prefix``."""
         prefix = check_prefix(prefix)
-        return sorted(k for k in self._iter_keys(prefix) if k.startswith(prefix))
+        keys = self._iter_keys(prefix)
+        return sorted([k for k in keys if k.startswith(prefix)] if prefix else keys)
 
     def info(self, key: str) -> KeyInfo | None:
         """Kind, size, content hash and modified time (where known) of ``key``; None when missing."""
