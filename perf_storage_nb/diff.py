@@ -22,12 +22,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import StorageKeyError, StorageValueError
+from .errors import StorageKeyError, StorageKindError, StorageValueError
 
 if TYPE_CHECKING:
     from .base import BaseStorage
 
-__all__ = ["Change", "DiffResult", "Snapshot", "diff_keys", "diff_scopes", "diff_snapshots", "diff_values", "parse_tolerance", "snapshot"]
+__all__ = ["Change", "DiffResult", "Snapshot", "diff_keys", "diff_now", "diff_scopes", "diff_snapshots", "diff_values", "load_kind",
+           "parse_tolerance", "snapshot"]
 
 ChangeKind = Literal["added", "removed", "changed"]
 #: nested plain dict {session: {target: {key: {"kind", "hash", "size"[, "value"]}}}}
@@ -340,11 +341,10 @@ def diff_keys(storage_a: BaseStorage, key_a: str, storage_b: BaseStorage | None 
     key_b = key_a if key_b is None else key_b
     before = storage_a.load_any(key_a, _ABSENT)
     after = storage_b.load_any(key_b, _ABSENT)
-    label_a = f"{storage_a.describe()}:{key_a}"
-    label_b = f"{storage_b.describe()}:{key_b}"
+    # Callers that must not show absolute paths (deterministic notebooks) pass their own labels.
+    labels = opts.pop("labels", None) or (f"{storage_a.describe()}:{key_a}", f"{storage_b.describe()}:{key_b}")
     if before is _ABSENT and after is _ABSENT:
-        raise StorageKeyError(f"neither {label_a} nor {label_b} exists; nothing to diff")
-    labels = opts.pop("labels", (label_a, label_b))
+        raise StorageKeyError(f"neither {labels[0]} nor {labels[1]} exists; nothing to diff")
     if before is _ABSENT:
         return DiffResult((Change("", "root", "added", None, _preview_value(after)),), labels)
     if after is _ABSENT:
@@ -365,25 +365,41 @@ def _bytes_diff(group: str, before: Any, after: Any, labels: tuple[str, str]) ->
 
 
 # ---- snapshots --------------------------------------------------------------------------------------
-def snapshot(storages: BaseStorage | Iterable[BaseStorage], *, values: bool = True, max_value_bytes: int = 1_000_000) -> Snapshot:
+def load_kind(storage: BaseStorage, key: str, kind: str, default: Any = None) -> Any:
+    """Load ``key`` with the loader of ``kind`` (one read); any kind if it changed since ``kind`` was seen."""
+    loader = {"json": storage.load, "text": storage.load_string, "bytes": storage.load_bytes}.get(kind)
+    if loader is None:
+        return storage.load_any(key, default)
+    try:
+        return loader(key, default)
+    except StorageKindError:  # rewritten with another kind between info() and this read
+        return storage.load_any(key, default)
+
+
+def snapshot(storages: BaseStorage | Iterable[BaseStorage], *, values: bool = True, max_value_bytes: int = 1_000_000,
+             exclude_prefixes: Sequence[str] = ()) -> Snapshot:
     """Record kind, hash and size of every key of the given targets, plus values (``values=True``, up to a size).
 
     The result is a plain nested dict ``{session: {target: {key: {"kind", "hash", "size"[, "value"]}}}}``;
-    bytes values are recorded by hash only. Compare two with :func:`diff_snapshots`.
+    bytes values are recorded by hash only; keys starting with one of ``exclude_prefixes`` are left out
+    (never read). Compare two with :func:`diff_snapshots`.
     """
     from .base import BaseStorage
 
     targets = [storages] if isinstance(storages, BaseStorage) else list(storages)
+    skip = tuple(exclude_prefixes)
     snap: Snapshot = {}
     for storage in targets:
         entries: dict[str, dict[str, Any]] = {}
         for key in storage.list_keys():
+            if skip and key.startswith(skip):
+                continue
             info = storage.info(key)
             if info is None:  # deleted between list and stat
                 continue
             entry: dict[str, Any] = {"kind": info.kind, "hash": info.hash, "size": info.size}
             if values and info.kind != "bytes" and info.size <= max_value_bytes:
-                value = storage.load_any(key, _ABSENT)
+                value = load_kind(storage, key, info.kind, _ABSENT)
                 if value is _ABSENT:
                     continue
                 entry["value"] = value
@@ -401,18 +417,13 @@ def diff_snapshots(a: Snapshot, b: Snapshot, *, rel_tol: float | str | None = No
                    _fetch: tuple[Any, Any] | None = None) -> DiffResult:
     """Diff two snapshots key by key: hashes first, values (deepdiff / unified diff) only for changed keys.
 
-    When each side holds one session and they differ (baseline vs current), keys are matched by
-    target/key; when each side holds one target too, by key alone. ``exclude_paths`` also takes
-    glob patterns on ``session/target/key``.
+    When each side holds exactly one target and they differ (two targets of one session, or baseline vs
+    current), keys are matched by key alone; when each side holds one session and they differ, by
+    target/key. ``exclude_paths`` also takes glob patterns on ``session/target/key``.
     """
     rel, absol = parse_tolerance(rel_tol), parse_tolerance(abs_tol)
     flat_a, flat_b = _flatten(a), _flatten(b)
-    drop = 0
-    if len(a) == 1 and len(b) == 1 and set(a) != set(b):
-        drop = 1
-        only_a, only_b = next(iter(a.values())), next(iter(b.values()))
-        if len(only_a) == 1 and len(only_b) == 1 and set(only_a) != set(only_b):
-            drop = 2
+    drop = _match_level(a, b)
     keyed_a = {k[drop:]: (k, e) for k, e in flat_a.items()}
     keyed_b = {k[drop:]: (k, e) for k, e in flat_b.items()}
     glob = [p for p in exclude_paths if not p.startswith("root")]
@@ -434,11 +445,13 @@ def diff_snapshots(a: Snapshot, b: Snapshot, *, rel_tol: float | str | None = No
             unchanged += 1
             continue
         va, vb = _entry_value(ea, full_a, _fetch, 0), _entry_value(eb, full_b, _fetch, 1)
-        if ea["kind"] != eb["kind"]:
-            rows.append(Change(group, "root", "changed", va, vb, f"kind {ea['kind']} -> {eb['kind']}"))
-        elif ea["kind"] == "bytes" or va is _ABSENT or vb is _ABSENT:
+        kind_note = f"kind {ea['kind']} -> {eb['kind']}" if ea["kind"] != eb["kind"] else ""
+        if va is _ABSENT or vb is _ABSENT or (ea["kind"] == eb["kind"] == "bytes"):
+            # A value that was not recorded (too large, or bytes) is shown by hash on both sides.
             rows.append(Change(group, "root", "changed", f"<hash {ea['hash'][:12]}>", f"<hash {eb['hash'][:12]}>",
-                               f"{ea['size']} B -> {eb['size']} B"))
+                               kind_note or f"{ea['size']} B -> {eb['size']} B"))
+        elif kind_note:
+            rows.append(Change(group, "root", "changed", va, vb, kind_note))
         else:
             found, tol = _value_changes(va, vb, group=group, labels=labels, rel_tol=rel, abs_tol=absol, exclude_paths=tuple(exclude_paths))
             rows += found
@@ -446,6 +459,20 @@ def diff_snapshots(a: Snapshot, b: Snapshot, *, rel_tol: float | str | None = No
             if not found and not tol:
                 unchanged += 1  # only excluded paths changed
     return DiffResult(_sorted(rows), (str(labels[0]), str(labels[1])), tolerated, unchanged)
+
+
+def _targets_of(snap: Snapshot) -> set[tuple[str, str]]:
+    return {(s, t) for s, targets in snap.items() for t in targets}
+
+
+def _match_level(a: Snapshot, b: Snapshot) -> int:
+    """How many leading parts (session, target) to ignore when pairing keys of the two sides."""
+    targets_a, targets_b = _targets_of(a), _targets_of(b)
+    if len(targets_a) == 1 and len(targets_b) == 1 and targets_a != targets_b:
+        return 2  # one target each: compare them key by key, whatever their sessions and names
+    if len(a) == 1 and len(b) == 1 and set(a) != set(b):
+        return 1  # one session each (baseline vs current): pair targets by name
+    return 0
 
 
 def _entry_value(entry: Mapping[str, Any] | None, full: tuple[str, str, str] | None, fetch: tuple[Any, Any] | None, side: int) -> Any:
@@ -471,14 +498,23 @@ def diff_scopes(a: BaseStorage | Iterable[BaseStorage], b: BaseStorage | Iterabl
 
     side_a = [a] if isinstance(a, BaseStorage) else list(a)
     side_b = [b] if isinstance(b, BaseStorage) else list(b)
-
-    def fetcher(storages: list[BaseStorage]) -> Any:
-        by_scope = {(s.session_id, s.target_id): s for s in storages}
-        return lambda full: by_scope[(full[0], full[1])].load_any(full[2], _ABSENT)
-
-    opts.setdefault("labels", (_scope_label(side_a), _scope_label(side_b)))
+    if not opts.get("labels"):
+        opts["labels"] = (_scope_label(side_a), _scope_label(side_b))
     return diff_snapshots(snapshot(side_a, values=False), snapshot(side_b, values=False),
-                          _fetch=(fetcher(side_a), fetcher(side_b)), **opts)
+                          _fetch=(_fetcher(side_a), _fetcher(side_b)), **opts)
+
+
+def diff_now(before: Snapshot, storages: BaseStorage | Iterable[BaseStorage], **opts: Any) -> DiffResult:
+    """Diff a snapshot taken earlier with the given targets now: hashes first, values loaded only for changed keys."""
+    from .base import BaseStorage
+
+    side = [storages] if isinstance(storages, BaseStorage) else list(storages)
+    return diff_snapshots(before, snapshot(side, values=False), _fetch=(None, _fetcher(side)), **opts)
+
+
+def _fetcher(storages: Sequence[BaseStorage]) -> Any:
+    by_scope = {(s.session_id, s.target_id): s for s in storages}
+    return lambda full: by_scope[(full[0], full[1])].load_any(full[2], _ABSENT)
 
 
 def _scope_label(storages: Sequence[BaseStorage]) -> str:

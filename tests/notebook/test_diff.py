@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from perf_storage_nb import MemoryStorage, StorageKeyError, StorageValueError
-from perf_storage_nb.diff import diff_keys, diff_scopes, diff_snapshots, diff_values, parse_tolerance, snapshot
+from perf_storage_nb.diff import diff_keys, diff_now, diff_scopes, diff_snapshots, diff_values, parse_tolerance, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,3 +151,85 @@ def test_importing_diff_does_not_import_deepdiff() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
     assert out.strip() == "False"
+
+
+def test_two_targets_of_one_session_are_matched_by_key() -> None:
+    t1 = MemoryStorage("s", "t1")
+    t2 = t1.for_target("t2")
+    t1.save("m.json", {"p50": 10})
+    t2.save("m.json", {"p50": 11})
+    t1.save("same.json", 1)
+    t2.save("same.json", 1)
+    result = diff_scopes(t1, t2)
+    assert (result.added, result.removed, result.changed, result.unchanged) == (0, 0, 1, 1)
+    assert result.changes[0].group == "m.json"
+
+
+def test_one_session_each_is_matched_by_target_and_key() -> None:
+    a = MemoryStorage("a", "t1")
+    b = a.for_session("b")
+    for s in (a, a.for_target("t2"), b, b.for_target("t2")):
+        s.save("k", 1)
+    b.for_target("t2").save("k", 2)
+    result = diff_scopes([a, a.for_target("t2")], [b, b.for_target("t2")])
+    assert [(c.group, c.kind) for c in result.changes] == [("t2/k", "changed")]
+
+
+def test_kind_change_of_an_unrecorded_value_shows_hashes() -> None:
+    s = MemoryStorage("s", "t")
+    s.save_string("k", "x" * 50)
+    before = snapshot(s, max_value_bytes=10)
+    s.save("k", {"a": 1})
+    result = diff_snapshots(before, snapshot(s, max_value_bytes=10))
+    (change,) = result.changes
+    assert change.note == "kind text -> json"
+    assert str(change.before).startswith("<hash ") and str(change.after).startswith("<hash ")
+    assert "object at 0x" not in result.to_text()
+    assert result.to_dict()["changes"][0]["before"] == change.before
+    json.dumps(result.to_dict())
+
+
+class _CountingMemory(MemoryStorage):
+    """Counts backend reads and stats."""
+
+    reads = 0
+    stats = 0
+
+    def _read(self, key: str, hint: Any) -> Any:
+        type(self).reads += 1
+        return super()._read(key, hint)
+
+    def _stat(self, key: str) -> Any:
+        type(self).stats += 1
+        return super()._stat(key)
+
+
+def test_snapshot_reads_each_value_once() -> None:
+    s = _CountingMemory("s", "t")
+    s.save_string("a.txt", "x")
+    s.save("b.json", 1)
+    _CountingMemory.reads = _CountingMemory.stats = 0
+    snap = snapshot(s)
+    assert snap["s"]["t"]["a.txt"]["value"] == "x" and snap["s"]["t"]["b.json"]["value"] == 1
+    assert (_CountingMemory.reads, _CountingMemory.stats) == (2, 2)
+
+
+def test_diff_now_loads_only_changed_values() -> None:
+    s = _CountingMemory("s", "t")
+    for i in range(10):
+        s.save_string(f"k{i}", str(i))
+    before = snapshot(s)
+    s.save_string("k3", "changed")
+    _CountingMemory.reads = 0
+    result = diff_now(before, s)
+    assert result.changed == 1 and result.unchanged == 9
+    assert _CountingMemory.reads == 1
+
+
+def test_diff_keys_takes_labels() -> None:
+    s = MemoryStorage("s", "t")
+    s.save("a", 1)
+    s.save("b", 2)
+    assert diff_keys(s, "a", s, "b", labels=("A", "B")).labels == ("A", "B")
+    with pytest.raises(StorageKeyError, match="neither A nor B"):
+        diff_keys(s, "x", s, "y", labels=("A", "B"))
