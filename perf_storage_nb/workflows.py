@@ -124,7 +124,7 @@ class BatchResult:
 
     @property
     def skipped(self) -> list[ItemResult]:
-        """Items skipped because their outputs already existed (resume) or they were duplicates."""
+        """Items skipped because their outputs already existed (resume) or they repeated an earlier item."""
         return self._with("skipped")
 
     @property
@@ -277,11 +277,15 @@ def run_batch(
     - ``storage``: any storage (or config dict / URL) of the backend to use; the batch writes to session
       ``session_id`` (default: the storage's own session), one sibling target per item.
     - ``target_id(item)``: the item's target (default: ``target_id_from_text`` of a URL or other text).
+      An item equal to an earlier one is skipped; a different item mapped to a target already used
+      fails ("target id collision") rather than overwrite or hide it.
     - ``done_key``: key(s) whose presence marks an item as finished. With ``resume=True`` such items are
       skipped, so an interrupted batch re-run redoes only the rest; ``process`` must write them (an item
       that returns without them is reported as failed, since a re-run could not tell it is done).
     - Errors are caught per item, reported in the result (and saved under ``error_key`` in the item's
-      target, removed again once the item succeeds); the batch goes on unless ``stop_on_error``.
+      target, removed again once the item succeeds); the batch goes on unless ``stop_on_error``. An item
+      whose error record exists is not done, even when ``process`` wrote the done keys before raising;
+      when no error record could be written, the done keys of a failed item are deleted instead.
     """
     base = _as_storage(storage, session_id)
     session = check_id(session_id if session_id is not None else base.session_id, "session_id")
@@ -291,7 +295,8 @@ def run_batch(
         check_key(error_key)
     todo = list(items)
     result = BatchResult(session_id=session)
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, Any]] = {}
+    failed = 0  # counted here: BatchResult.failed rebuilds its list, which per item would cost O(n^2)
     bar = _progress_bar(len(todo), desc or session, progress)
     try:
         for index, item in enumerate(todo):
@@ -299,8 +304,9 @@ def run_batch(
                 _run_item(base, session, index, item, process, target_id, done_keys, resume, error_key, seen)
             )
             bar.update(1)
-            if result.failed:
-                bar.set_postfix_str(f"{len(result.failed)} failed")
+            if result.items[-1].status == "failed":
+                failed += 1
+                bar.set_postfix_str(f"{failed} failed")
             if stop_on_error and result.items[-1].status == "failed":
                 result.items.extend(
                     ItemResult(i, it, None, "not_run", note="stopped after an earlier failure (stop_on_error)")
@@ -329,18 +335,25 @@ def _run_item(
     done_keys: list[str],
     resume: bool,
     error_key: str | None,
-    seen: dict[str, int],
+    seen: dict[str, tuple[int, Any]],
 ) -> ItemResult:
     try:
         target = check_id(target_id(item), "target_id")
     except Exception as exc:  # noqa: BLE001 - a bad item is reported, the batch goes on
         return ItemResult(index, item, None, "failed", error=exc)
     if target in seen:
-        return ItemResult(index, item, target, "skipped", note=f"duplicate of item #{seen[target]}")
-    seen[target] = index
+        first, earlier = seen[target]
+        if _same_item(item, earlier):
+            return ItemResult(index, item, target, "skipped", note=f"duplicate of item #{first}")
+        # Running it would overwrite item #first's outputs; skipping it would lose it silently.
+        error = StorageError(f"target id collision with item #{first}: both map to target {target!r}")
+        return ItemResult(index, item, target, "failed", error=error)
+    seen[target] = (index, item)
     try:
         store = base.for_session(session, target)
-        if resume and done_keys and all(store.exists(k) for k in done_keys):
+        if resume and done_keys and all(store.exists(k) for k in done_keys) and not (
+            error_key is not None and store.exists(error_key)  # wrote its outputs, then raised: not done
+        ):
             return ItemResult(index, item, target, "skipped", note="outputs exist (resume)")
         value = process(item, store)
         missing = [k for k in done_keys if not store.exists(k)]
@@ -351,15 +364,36 @@ def _run_item(
             )
     except Exception as exc:  # noqa: BLE001 - per-item outcome, reported, never swallowed
         note = ""
+        recorded = False
         if error_key is not None:
             try:
                 base.for_session(session, target).save_string(error_key, _error_report(item, target, exc))
+                recorded = True
             except Exception as save_exc:  # noqa: BLE001 - the item error matters more; say both
                 note = f"(could not save {error_key}: {_error_text(save_exc)})"
+        if not recorded:
+            note = _forget_done(base.for_session(session, target), done_keys, note)
         return ItemResult(index, item, target, "failed", error=exc, note=note)
     if error_key is not None and store.exists(error_key):
         store.delete(error_key)  # a stale report from an earlier failed run would mislead
     return ItemResult(index, item, target, "done", value=value)
+
+
+def _same_item(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - an item without a usable == is not a duplicate
+        return a is b
+
+
+def _forget_done(store: BaseStorage, done_keys: list[str], note: str) -> str:
+    """Delete the done keys of a failed item that has no error record, so a resume does not skip it."""
+    try:
+        for key in done_keys:
+            store.delete(key)
+    except Exception as exc:  # noqa: BLE001 - reported with the item's own error
+        return f"{note} (could not delete the done keys: {_error_text(exc)}; a resume may skip this item)".strip()
+    return note
 
 
 # ---- cross-session comparison ----------------------------------------------------------------------------
@@ -397,7 +431,9 @@ class MetricRow:
         """``+12.5%`` style relative change, or ''."""
         if self.change is None:
             return ""
-        return "+inf%" if math.isinf(self.change) else f"{self.change * 100:+.1f}%"
+        if math.isinf(self.change):
+            return "+inf%" if self.change > 0 else "-inf%"
+        return f"{self.change * 100:+.1f}%"
 
 
 @dataclass
@@ -597,11 +633,8 @@ class BeforeAfter:
     def _take(self, label: str) -> Snapshot:
         from .diff import snapshot
 
-        snap = snapshot(self.storages)
-        skip = f"{self.folder}/"
-        for targets in snap.values():
-            for target, keys in targets.items():
-                targets[target] = {k: e for k, e in keys.items() if not k.startswith(skip)}
+        # Our own snapshot files are never read: they would show up as changes and cost a load each.
+        snap = snapshot(self.storages, exclude_prefixes=(f"{self.folder}/",))
         if self.save:
             # One snapshot file per target, holding that target's part only.
             for storage in self.storages:

@@ -344,3 +344,86 @@ def test_before_after_over_several_targets_with_tolerance(make_storage: Callable
         b.save("results/metrics.json", {"p50_ms": 20.0})
     assert ba.diff is not None and ba.diff.changed == 1 and ba.diff.tolerated == 1
     assert "t_b/results/metrics.json" in ba.diff.to_text()
+
+
+# ---- review fixes ----------------------------------------------------------------------------------------
+def test_item_that_wrote_its_done_key_then_raised_is_redone_on_resume(make_storage: Callable[..., BaseStorage]) -> None:
+    storage = make_storage()
+    fail = [True]
+
+    def late_failure(url: str, store: BaseStorage) -> None:
+        render(url, store)  # writes the done key output/rendered.html ...
+        if fail[0]:
+            raise RuntimeError("crashed after writing the output")  # ... then fails
+
+    first = run_batch(storage, URLS[:1], late_failure, progress=False)
+    assert [r.status for r in first.items] == ["failed"]
+    target = storage.for_target(target_id_from_text(URLS[0]))
+    assert target.exists("output/rendered.html") and target.exists("reports/errors.md")
+    fail[0] = False
+    second = run_batch(storage, URLS[:1], late_failure, progress=False)
+    assert [r.status for r in second.items] == ["done"]
+    assert not target.exists("reports/errors.md")  # the stale report goes once the item succeeds
+
+
+def test_failed_item_without_error_record_loses_its_done_keys(make_storage: Callable[..., BaseStorage]) -> None:
+    storage = make_storage()
+
+    def late_failure(url: str, store: BaseStorage) -> None:
+        render(url, store)
+        raise RuntimeError("crashed after writing the output")
+
+    first = run_batch(storage, URLS[:1], late_failure, error_key=None, progress=False)
+    assert first.items[0].status == "failed"
+    assert not storage.for_target(target_id_from_text(URLS[0])).exists("output/rendered.html")
+    calls: list[str] = []
+    run_batch(storage, URLS[:1], lambda url, store: calls.append(url) or render(url, store), error_key=None, progress=False)
+    assert calls == [URLS[0]]
+
+
+def test_target_id_collision_of_different_items_fails(make_storage: Callable[..., BaseStorage]) -> None:
+    storage = make_storage()
+    items = ["a-1", "a_1", "a-1"]
+    result = run_batch(storage, items, render, target_id=lambda item: item.replace("-", "_"), progress=False)
+    assert [r.status for r in result.items] == ["done", "failed", "skipped"]
+    assert result.items[1].error_text == "StorageError: target id collision with item #0: both map to target 'a_1'"
+    assert result.items[2].note == "duplicate of item #0"
+    assert result.retry_items() == ["a_1"]
+
+
+def test_negative_infinite_change_is_shown_as_minus_inf() -> None:
+    from perf_storage_nb.workflows import MetricRow
+
+    assert MetricRow("t", "m", 0, -3, "improved", float("-inf")).change_text() == "-inf%"
+    assert MetricRow("t", "m", 0, 3, "regressed", float("inf")).change_text() == "+inf%"
+
+
+def test_before_after_never_reads_its_own_snapshot_files(storage: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage.save("a.json", 1)
+    with before_after(storage, "one"):
+        storage.save("a.json", 2)
+    read: list[str] = []
+    for name in ("load", "load_string", "load_bytes", "load_any", "info"):
+        original = getattr(storage, name)
+        monkeypatch.setattr(storage, name, lambda key, *a, _o=original, **k: read.append(key) or _o(key, *a, **k))
+    with before_after(storage, "two") as ba:
+        storage.save("a.json", 3)
+    assert ba.diff is not None and ba.diff.changed == 1
+    assert not [k for k in read if k.startswith("snapshots/")]
+
+
+def test_batch_counts_failures_without_rebuilding_the_list(storage: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = [0]
+    original = BatchResult.failed
+
+    def counted(self: BatchResult) -> list[object]:
+        calls[0] += 1
+        return original.fget(self)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(BatchResult, "failed", property(counted))
+
+    def fail(url: str, store: BaseStorage) -> None:
+        raise RuntimeError("x")
+
+    result = run_batch(storage, URLS, fail, progress=False)
+    assert calls[0] == 0 and len(result.items) == len(URLS)
