@@ -18,7 +18,7 @@ import fnmatch
 import html
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .base import BaseStorage
 
 __all__ = ["Change", "DiffResult", "Snapshot", "diff_keys", "diff_now", "diff_scopes", "diff_snapshots", "diff_values", "load_kind",
-           "parse_tolerance", "snapshot"]
+           "parse_tolerance", "scope_label", "snapshot"]
 
 ChangeKind = Literal["added", "removed", "changed"]
 #: nested plain dict {session: {target: {key: {"kind", "hash", "size"[, "value"]}}}}
@@ -499,7 +499,7 @@ def diff_scopes(a: BaseStorage | Iterable[BaseStorage], b: BaseStorage | Iterabl
     side_a = [a] if isinstance(a, BaseStorage) else list(a)
     side_b = [b] if isinstance(b, BaseStorage) else list(b)
     if not opts.get("labels"):
-        opts["labels"] = (_scope_label(side_a), _scope_label(side_b))
+        opts["labels"] = (scope_label(side_a), scope_label(side_b))
     return diff_snapshots(snapshot(side_a, values=False), snapshot(side_b, values=False),
                           _fetch=(_fetcher(side_a), _fetcher(side_b)), **opts)
 
@@ -512,13 +512,18 @@ def diff_now(before: Snapshot, storages: BaseStorage | Iterable[BaseStorage], **
     return diff_snapshots(before, snapshot(side, values=False), _fetch=(None, _fetcher(side)), **opts)
 
 
+def _describe(storage: BaseStorage) -> str:
+    return storage.describe()
+
+
 def _fetcher(storages: Sequence[BaseStorage]) -> Any:
     by_scope = {(s.session_id, s.target_id): s for s in storages}
     return lambda full: by_scope[(full[0], full[1])].load_any(full[2], _ABSENT)
 
 
-def _scope_label(storages: Sequence[BaseStorage]) -> str:
+def scope_label(storages: Sequence[BaseStorage], where: Callable[[BaseStorage], str] | None = None) -> str:
+    """Label of a diff side: ``where(storage)`` (default ``describe()``) of one target, else a count per session."""
     if len(storages) == 1:
-        return storages[0].describe()
+        return (where or _describe)(storages[0])
     sessions = sorted({s.session_id for s in storages})
     return f"{len(storages)} targets of {', '.join(sessions)}" if sessions else "(no targets)"

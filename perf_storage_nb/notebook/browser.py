@@ -21,6 +21,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import ipywidgets as widgets
 
 from ..base import BaseStorage, KeyInfo
+from ..diff import load_kind
 from .render import preview_html, preview_text
 
 __all__ = ["StorageBrowser", "filter_keys", "page_of", "snapshot_html", "var_name_for"]
@@ -123,6 +124,7 @@ class StorageBrowser(widgets.VBox):
         self._page_size = max(1, int(page_size))
         self._max_preview_bytes = int(max_preview_bytes)
         self._callbacks: list[Callable[[StorageBrowser], Any]] = []
+        self._close_callbacks: list[Callable[[], Any]] = []
         self._quiet_depth = 0
         self._sessions: list[str] = []
         self._targets: list[str] = []
@@ -253,6 +255,10 @@ class StorageBrowser(widgets.VBox):
         """Call ``callback(browser)`` whenever a key is selected."""
         self._callbacks.append(callback)
 
+    def on_close(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` once when the browser closes (e.g. to close the storage it browsed)."""
+        self._close_callbacks.append(callback)
+
     def close(self) -> None:
         """Close the browser and every child widget (their comms are released)."""
         global _live
@@ -264,6 +270,9 @@ class StorageBrowser(widgets.VBox):
                 if isinstance(part, widgets.Widget):
                     part.close()
         super().close()
+        callbacks, self._close_callbacks = self._close_callbacks, []
+        for callback in callbacks:
+            callback()
 
     def __repr__(self) -> str:
         backend = self._backend.value if hasattr(self, "_backend") else "?"
@@ -414,12 +423,12 @@ class StorageBrowser(widgets.VBox):
                     "use “Load into variable”.</i>")
             self._preview.value = self._raw.value = note
             return
-        value = storage.load_any(key, _VANISHED)
+        value = load_kind(storage, key, info.kind, _VANISHED)  # the kind's own loader: one read
         if value is _VANISHED:
             self._vanished(key)
             return
         self._preview.value = preview_html(info.kind, value, key, max_bytes=self._max_preview_bytes)
-        raw = preview_text(info.kind, value, key, max_chars=MAX_RAW_CHARS)
+        raw = preview_text(info.kind, value, key, max_chars=MAX_RAW_CHARS, source=True)  # "Raw" shows the markup
         self._raw.value = f"<pre class='psnb-raw'>{html.escape(raw)}</pre>"
 
     @staticmethod

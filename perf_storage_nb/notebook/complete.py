@@ -25,9 +25,11 @@ def candidates(magics: StorageMagics, line: str) -> list[str]:
     if position <= 1:
         return sorted(c for c in COMMANDS if c.startswith(current))
     command = words[1]
+    previous = words[position - 1]
     try:
         storage = magics.current_storage
-        if command in ("targets",) or (command in ("use", "browse", "snapshot") and position >= 2):
+        wants_scope = command in ("targets",) or (command in ("use", "browse", "snapshot") and position >= 2)
+        if wants_scope or (command == "diff" and previous == "--against"):
             if command == "snapshot" and position == 2:
                 return []
             found = [s for s in storage.sessions() if s.startswith(current)]

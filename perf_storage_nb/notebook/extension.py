@@ -11,6 +11,7 @@ Three ways to enable it:
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from .complete import install_completer, remove_completer
@@ -35,7 +36,11 @@ def load(ip: Any) -> StorageMagics:
 
 
 def unload(ip: Any) -> None:
-    """Remove the magics, the completer and the configurable; close the storage the magics created."""
+    """Remove the magics, the completer and the configurable; close the live browser and our storages."""
+    browser = sys.modules.get("perf_storage_nb.notebook.browser")  # loaded only if a browser was ever opened
+    live = getattr(browser, "_live", None)
+    if live is not None:
+        live.close()  # its comms stay open otherwise, on a storage closed below
     magics = ip.magics_manager.registry.pop(_NAME, None)
     for kind in ("line", "cell"):
         table = ip.magics_manager.magics[kind]

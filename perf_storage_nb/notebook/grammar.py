@@ -19,13 +19,29 @@ from IPython.core.error import UsageError
 
 from ..names import check_id, check_key, check_prefix
 
-__all__ = ["COMMANDS", "CELL_COMMANDS", "KeyRef", "Scope", "help_text", "one_line", "parse_key_ref", "parse_scope", "parser_for", "usage_error"]
+__all__ = [
+    "CELL_COMMANDS",
+    "COMMANDS",
+    "KEY_COMMANDS",
+    "REFERENCE",
+    "KeyRef",
+    "Scope",
+    "expand_vars",
+    "help_text",
+    "one_line",
+    "parse_key_ref",
+    "parse_scope",
+    "parser_for",
+    "subcommands_help",
+    "usage_error",
+]
 
 #: subcommand -> (usage line(s), one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
     "use": ("%storage use [URL | BACKEND | VAR | {config-dict} | field=value ...] [SESSION[/TARGET]] [-s SESSION] [-t TARGET]",
             "Switch backend (URL, backend name, config fields or a storage variable) and/or session/target; bare: show the current one."),
-    "ls": ("%storage ls [[SESSION/TARGET:]PREFIX]", "List keys of the current (or given) target with kind, size and hash."),
+    "ls": ("%storage ls [-l] [[SESSION/TARGET:]PREFIX]",
+           "List keys of the current (or given) target; -l adds kind, size and hash (one request per key, first 500 keys)."),
     "sessions": ("%storage sessions", "Sessions that hold data on the current backend (a list)."),
     "targets": ("%storage targets [SESSION]", "Targets of the current (or given) session (a list)."),
     "save": ("%storage save [-q] KEY EXPR   |   %%storage save [-q] KEY  (cell body = JSON)",
@@ -46,11 +62,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "   |   %%storage diff [SCOPE] [--tol 5%] [--abs-tol X] [--exclude PATTERN ...]",
              "Diff two keys, a key against a baseline session/target, snapshots (@NAME) or scopes; the cell form diffs what the cell changed."),
     "capture": ("%%storage capture [-q] KEY", "Run the cell and store its output (stdout, displays, result) as an HTML page."),
-    "browse": ("%storage browse", "Browse sessions, targets and keys (ipywidgets in a kernel, a text tree elsewhere)."),
+    "browse": ("%storage browse [SESSION[/TARGET] | *]",
+               "Browse sessions, targets and keys, starting at SESSION[/TARGET] (ipywidgets in a kernel, a text tree elsewhere)."),
     "help": ("%storage help [SUBCOMMAND]", "This help, or the help of one subcommand."),
 }
 #: subcommands that have a %%storage cell form
 CELL_COMMANDS = ("save", "save_string", "capture", "diff")
+#: subcommands that exist only as a cell magic
+CELL_ONLY = ("capture",)
 #: subcommands whose positional arguments are keys (for completion)
 KEY_COMMANDS = ("load", "load_string", "show", "info", "rm", "exists", "save", "save_string", "versions", "capture", "diff", "ls")
 
@@ -71,6 +90,12 @@ def usage_error(command: str, problem: str) -> UsageError:
     return UsageError(one_line(f"{problem}; usage: {usage}"))
 
 
+def subcommands_help() -> str:
+    """The subcommand list for ``%storage?`` (generated, so it cannot drift from COMMANDS)."""
+    lines = ", ".join(c for c in COMMANDS if c not in CELL_ONLY)
+    return f"{lines} (cell forms: {', '.join(CELL_COMMANDS)})"
+
+
 def help_text(command: str | None = None) -> str:
     """Help of every subcommand, or of one."""
     if command:
@@ -78,7 +103,7 @@ def help_text(command: str | None = None) -> str:
             raise UsageError(one_line(f"unknown subcommand {command!r}; subcommands: {', '.join(COMMANDS)}"))
         usage, summary = COMMANDS[command]
         return f"{usage}\n    {summary}\n\n{REFERENCE}"
-    lines = ["%storage SUBCOMMAND ... / %%storage SUBCOMMAND ... (cell forms: save, save_string, capture, diff)", ""]
+    lines = [f"%storage SUBCOMMAND ... / %%storage SUBCOMMAND ... (cell forms: {', '.join(CELL_COMMANDS)})", ""]
     for name, (_usage, summary) in COMMANDS.items():
         lines.append(f"  {name:<12} {summary}")
     lines += ["", REFERENCE, "Details: %storage help SUBCOMMAND. Bare %storage lists keys (like ls)."]
@@ -108,7 +133,8 @@ def parser_for(command: str) -> _Parser:
         p.add_argument("-t", "--target")
     elif command == "ls":
         p.add_argument("where", nargs="?", default="")
-    elif command in ("sessions", "browse"):
+        p.add_argument("-l", "--long", action="store_true")
+    elif command == "browse":
         p.add_argument("scope", nargs="?")
     elif command == "targets":
         p.add_argument("session", nargs="?")

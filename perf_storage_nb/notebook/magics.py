@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import html
 import json
@@ -25,14 +26,27 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Int, TraitError, Unicode, default, observe, validate
-from traitlets.config import Configurable
+from traitlets.config import Config, Configurable
 
 from ..base import BaseStorage
-from ..diff import DiffResult, Snapshot, diff_keys, diff_scopes, diff_snapshots, snapshot
+from ..diff import DiffResult, Snapshot, diff_keys, diff_now, diff_scopes, diff_snapshots, load_kind, scope_label, snapshot
 from ..errors import StorageError
 from ..factory import available_backends, create_storage
-from .grammar import COMMANDS, KeyRef, Scope, expand_vars, help_text, one_line, parse_key_ref, parse_scope, parser_for, usage_error
-from .render import KeyListing, RichText, StorageTree, StoredValue, human_size
+from .grammar import (
+    CELL_COMMANDS,
+    COMMANDS,
+    KeyRef,
+    Scope,
+    expand_vars,
+    help_text,
+    one_line,
+    parse_key_ref,
+    parse_scope,
+    parser_for,
+    subcommands_help,
+    usage_error,
+)
+from .render import KeyListing, RichText, StoredValue, human_size, tree_from_storage, value_size
 from .settings import project_settings
 
 try:  # IPython >= 8.10; older versions simply show the value after a trailing ';'
@@ -43,7 +57,8 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["StorageMagics"]
 
-
+LONG_LISTING_MAX = 500  # `ls -l` asks info() per key: one request each on the cache service, so it stops here
+_MISSING: Any = object()
 
 
 @magics_class
@@ -78,14 +93,15 @@ class StorageMagics(Magics, Configurable):
     def _check_feedback(self, proposal: Any) -> int:
         value = int(proposal["value"])
         if value not in (0, 1, 2):
-            raise UsageError(f"StorageMagics.feedback must be 0, 1 or 2, not {value}")
+            # TraitError (not UsageError): only that makes traitlets roll the value back under %config.
+            raise TraitError(f"StorageMagics.feedback must be 0, 1 or 2, not {value}")
         return value
 
     @validate("preview_max_bytes", "preview_max_chars")
     def _check_positive(self, proposal: Any) -> int:
         value = int(proposal["value"])
         if value < 1:
-            raise UsageError(f"StorageMagics.{proposal['trait'].name} must be >= 1, not {value}")
+            raise TraitError(f"StorageMagics.{proposal['trait'].name} must be >= 1, not {value}")
         return value
 
     @observe("default_backend", "default_session", "default_target")
@@ -95,29 +111,51 @@ class StorageMagics(Magics, Configurable):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # jupysql's order: Configurable first (reads shell.config), then Magics.
-        self._storage: BaseStorage | None = None
-        self._owned = False  # True when we created the storage (so we may close it)
+        self._storage: BaseStorage | None = None  # what the magics work on (may be a sibling of _root)
+        self._root: BaseStorage | None = None  # the storage we created: closing it closes its siblings' pool too
         self._adopted = False  # True after `use` picked a backend explicitly
+        self._browser: Any = None  # the live StorageBrowser we opened, and the root it browses
+        self._browser_root: BaseStorage | None = None
+        self._pinned: list[BaseStorage] = []  # replaced roots the live browser still uses; closed with it
         self.snapshots: dict[str, tuple[Scope, Snapshot]] = {}
         self._project = project_settings()  # [tool.perf_storage_nb]: below %config and env vars
-        Configurable.__init__(self, config=shell.config if shell is not None else None)
-        Magics.__init__(self, shell=shell, **kwargs)
+        self._init_config(shell.config if shell is not None else None)
+        # Magics would load shell.config again (as parent); hand it the checked config instead.
+        Magics.__init__(self, shell=shell, **{"config": self.config, **kwargs})
         configured = self.config.get("StorageMagics", {})
         for name in ("feedback", "preview_max_bytes", "preview_max_chars", "deterministic"):
             if name in self._project and name not in configured:
                 try:
                     setattr(self, name, self._project[name])
-                except (UsageError, TraitError) as exc:
+                except TraitError as exc:
                     print(f"perf_storage_nb: [tool.perf_storage_nb] {name}: {exc}; keeping {getattr(self, name)!r}",
                           file=sys.stderr)
+
+    def _init_config(self, config: Config | None) -> None:
+        """Apply the shell config, skipping (with a warning) values our traits reject."""
+        name = type(self).__name__
+        if config is None or name not in config:
+            Configurable.__init__(self, config=config)
+            return
+        # A rejected `%config StorageMagics.x = ...` stays in shell.config (the shell merges every %config line);
+        # applied in one go it would stop the extension from ever loading again, so apply ours one by one.
+        section = dict(config[name])
+        rest = copy.deepcopy(config)
+        del rest[name]
+        Configurable.__init__(self, config=rest)
+        for trait, value in section.items():
+            try:
+                self.update_config(Config({name: {trait: value}}))
+            except TraitError as exc:
+                print(f"perf_storage_nb: ignoring {name}.{trait} = {value!r} from the config ({exc}); "
+                      f"keeping {getattr(self, trait, None)!r}", file=sys.stderr)
 
     # ---- the current storage ------------------------------------------------------------------------
     @property
     def current_storage(self) -> BaseStorage:
         """The storage the magics work on (created from the defaults on first use)."""
         if self._storage is None:
-            self._storage = self._build(self.default_backend, {}, self.default_session, self.default_target)
-            self._owned = True
+            self._storage = self._root = self._build(self.default_backend, {}, self.default_session, self.default_target)
         return self._storage
 
     def _build(self, where: str | dict[str, Any], fields: dict[str, Any], session: str, target: str) -> BaseStorage:
@@ -131,12 +169,27 @@ class StorageMagics(Magics, Configurable):
         return create_storage({"backend": where, "session_id": session, "target_id": target, **fields})
 
     def _drop_storage(self) -> None:
-        if self._storage is not None and self._owned:
-            self._storage.close()
-        self._storage, self._owned = None, False
+        root = self._root
+        self._storage = self._root = None
+        if root is None:
+            return
+        if self._browser is not None and root is self._browser_root:
+            self._pinned.append(root)  # the live browser still reads through it; closed when the browser closes
+        else:
+            root.close()
+
+    def _browser_closed(self) -> None:
+        """The live browser closed: close the roots only it still used."""
+        self._browser = self._browser_root = None
+        pinned, self._pinned = self._pinned, []
+        for storage in pinned:
+            storage.close()
 
     def close(self) -> None:
-        """Close the storage we created (on unload)."""
+        """Close the live browser we opened and every storage we created (on unload)."""
+        if self._browser is not None:
+            self._browser.close()  # calls _browser_closed
+        self._browser_closed()
         self._drop_storage()
         self.snapshots.clear()
 
@@ -159,8 +212,7 @@ class StorageMagics(Magics, Configurable):
     @needs_local_scope
     @output_can_be_silenced
     @magic_arguments()
-    @argument("subcommand", nargs="?", default="ls", help="use, ls, sessions, targets, save, load, save_string, load_string, "
-              "show, info, rm, exists, versions, snapshot, diff, browse, help (cell forms: save, save_string, capture, diff)")
+    @argument("subcommand", nargs="?", default="ls", help=subcommands_help())
     @argument("args", nargs="*", help="arguments of the subcommand; `%%storage help SUBCOMMAND` shows them")
     @line_cell_magic
     def storage(self, line: str = "", cell: str | None = None, local_ns: dict[str, Any] | None = None) -> Any:
@@ -193,7 +245,7 @@ class StorageMagics(Magics, Configurable):
             if cell is not None:
                 handler = getattr(self, f"_cell_{command}", None)
                 if handler is None:
-                    raise UsageError(f"%%storage {command} has no cell form; cell forms: save, save_string, capture, diff")
+                    raise UsageError(f"%%storage {command} has no cell form; cell forms: {', '.join(CELL_COMMANDS)}")
                 return handler(rest, cell, namespaces)
             if command == "capture":
                 raise usage_error("capture", "capture is a cell magic (%%storage capture KEY)")
@@ -255,7 +307,7 @@ class StorageMagics(Magics, Configurable):
             config = self._eval(rest, "use", namespaces)
             if not isinstance(config, dict):
                 raise usage_error("use", f"{{...}} must be a config dict, not {type(config).__name__}")
-            self._switch(create_storage({"session_id": self.current_storage.session_id, "target_id": self.current_storage.target_id, **config}), True)
+            self._switch(create_storage({"session_id": self.current_storage.session_id, "target_id": self.current_storage.target_id, **config}), created=True)
             return
         args = self._args("use", rest)
         if not args.things and args.session is None and args.target is None:
@@ -272,7 +324,7 @@ class StorageMagics(Magics, Configurable):
                 adopted = next(ns[thing] for ns in namespaces if isinstance(ns.get(thing), BaseStorage))
                 if args.session or args.target:
                     adopted = adopted.for_session(args.session or adopted.session_id, args.target or adopted.target_id)
-                self._switch(adopted, False)
+                self._switch(adopted, created=False)
                 return
             elif "://" in thing or thing.startswith(("/", ".", "~")) or thing in available_backends():
                 if where is not None:
@@ -291,28 +343,30 @@ class StorageMagics(Magics, Configurable):
         session = fields.pop("session_id", None) or args.session or session
         target = fields.pop("target_id", None) or args.target or target
         if where is None and not fields:
-            self._switch(self.current_storage.for_session(session, target), self._owned, keep_owner=True)
+            # A sibling shares the root's connection: the root stays ours and is closed when it is replaced.
+            self._switch(self.current_storage.for_session(session, target), created=False, keep_root=True)
         else:
             if where is None:
                 where = fields.pop("backend", None) or self.default_backend
-            self._switch(self._build(where, fields, session, target), True)
+            self._switch(self._build(where, fields, session, target), created=True)
 
-    def _switch(self, storage: BaseStorage, owned: bool, *, keep_owner: bool = False) -> None:
-        if not keep_owner:
+    def _switch(self, storage: BaseStorage, *, created: bool, keep_root: bool = False) -> None:
+        if not keep_root:
             self._drop_storage()
-        self._storage, self._owned, self._adopted = storage, owned, True
+            self._root = storage if created else None  # a storage the user passed in stays the user's to close
+        self._storage, self._adopted = storage, True
         self._say(1, f"Using {self._where(storage)}")
 
     def _ls(self, rest: str, namespaces: list[dict[str, Any]]) -> KeyListing:
         args = self._args("ls", rest)
         where = args.where
         storage, prefix = self._ref(where, "ls", namespaces, prefix=True) if where else (self.current_storage, "")
-        rows = []
-        for key in storage.list_keys(prefix):
-            info = storage.info(key)
-            if info is not None:
-                rows.append(info)
-        return KeyListing(self._where(storage), rows, prefix)
+        keys = storage.list_keys(prefix)
+        if not args.long:
+            return KeyListing(self._where(storage), keys, prefix)
+        # Kind, size and hash cost one info() per key (an HTTP request on the cache service): only with -l, capped.
+        rows = [info for info in map(storage.info, keys[:LONG_LISTING_MAX]) if info is not None]
+        return KeyListing(self._where(storage), rows, prefix, long=True, more=max(0, len(keys) - LONG_LISTING_MAX))
 
     def _sessions(self, rest: str, namespaces: list[dict[str, Any]]) -> list[str]:
         self._args("sessions", rest)
@@ -327,7 +381,7 @@ class StorageMagics(Magics, Configurable):
         storage, key = self._ref(key_text, "save", namespaces)
         value = self._eval(expr, "save", namespaces)
         storage.save(key, value)
-        self._saved(storage, key, "json", _json_size(value), quiet)
+        self._saved(storage, key, "json", value_size("json", value), quiet)
 
     def _save_string(self, rest: str, namespaces: list[dict[str, Any]]) -> None:
         key_text, expr, quiet = self._split_key_expr("save_string", rest)
@@ -336,7 +390,7 @@ class StorageMagics(Magics, Configurable):
         if not isinstance(value, str):
             raise usage_error("save_string", f"{expr.strip()!r} is a {type(value).__name__}, not a str (use save for JSON)")
         storage.save_string(key, value)
-        self._saved(storage, key, "text", len(value.encode("utf-8")), quiet)
+        self._saved(storage, key, "text", value_size("text", value), quiet)
 
     def _load_common(self, command: str, rest: str, namespaces: list[dict[str, Any]], loader: Callable[[BaseStorage], Any]) -> Any:
         args = self._args(command, rest)
@@ -360,14 +414,15 @@ class StorageMagics(Magics, Configurable):
     def _show(self, rest: str, namespaces: list[dict[str, Any]]) -> StoredValue:
         args = self._args("show", rest)
         storage, key = self._ref(args.key, "show", namespaces)
-        info = storage.info(key)
-        if info is None:
-            raise self._missing(storage, key, "show")
-        value = storage.load_any(key)
         max_bytes = args.max_bytes if args.max_bytes is not None else self.preview_max_bytes
         if max_bytes < 1:
             raise usage_error("show", f"--max-bytes must be >= 1, not {max_bytes}")
-        return StoredValue(key, info.kind, value, self._where(storage), max_bytes, self.preview_max_chars)
+        info = storage.info(key)
+        # The kind's own loader reads once; the kind decides the rendering (a JSON string is not text).
+        value = _MISSING if info is None else load_kind(storage, key, info.kind, _MISSING)
+        if info is None or value is _MISSING:
+            raise self._missing(storage, key, "show")
+        return StoredValue(key, info.kind, value, max_bytes, self.preview_max_chars)
 
     def _info(self, rest: str, namespaces: list[dict[str, Any]]) -> Any:
         args = self._args("info", rest)
@@ -384,12 +439,19 @@ class StorageMagics(Magics, Configurable):
 
     def _rm(self, rest: str, namespaces: list[dict[str, Any]]) -> None:
         args = self._args("rm", rest)
-        refs = [self._ref(k, "rm", namespaces) for k in args.keys]
-        missing = [key for storage, key in refs if not storage.exists(key)]
+        refs: dict[tuple[str, str, str], tuple[BaseStorage, str]] = {}
+        for text in args.keys:
+            storage, key = self._ref(text, "rm", namespaces)
+            refs.setdefault((storage.session_id, storage.target_id, key), (storage, key))  # `rm k k` deletes k once
+        missing: dict[str, list[str]] = {}
+        for storage, key in refs.values():
+            if not storage.exists(key):
+                missing.setdefault(self._where(storage), []).append(repr(key))
         if missing:
             # Check everything first: a typo in the third key must not leave the first two deleted.
-            raise usage_error("rm", f"no key {', '.join(map(repr, missing))} in {self._where(self.current_storage)}; nothing deleted")
-        for storage, key in refs:
+            where = "; ".join(f"no key {', '.join(keys)} in {place}" for place, keys in missing.items())
+            raise usage_error("rm", f"{where}; nothing deleted")
+        for storage, key in refs.values():
             storage.delete(key)
             if not args.quiet:
                 self._say(1, f"Deleted {key!r} from {self._where(storage)}")
@@ -456,15 +518,14 @@ class StorageMagics(Magics, Configurable):
                 raise usage_error("diff", "--against needs SESSION or SESSION/TARGET, not *")
             storage, key = self._ref(ops[0], "diff", namespaces)
             baseline = storage.for_session(scope.session, scope.target or storage.target_id)
-            return diff_keys(baseline, key, storage, key, **opts)
+            return diff_keys(baseline, key, storage, key, labels=self._key_labels(baseline, key, storage, key), **opts)
         if all(op.startswith("@") for op in ops):
             scope_a, snap_a = self._snap_ref(ops[0])
             if len(ops) == 2:
                 _, snap_b = self._snap_ref(ops[1])
-                labels = (ops[0], ops[1])
-            else:
-                snap_b, labels = snapshot(self._scope_storages(scope_a)), (ops[0], f"now ({scope_a.label()})")
-            return diff_snapshots(snap_a, snap_b, labels=labels, **opts)
+                return diff_snapshots(snap_a, snap_b, labels=(ops[0], ops[1]), **opts)
+            # Hashes first: only the keys that changed since the snapshot are loaded now.
+            return diff_now(snap_a, self._scope_storages(scope_a), labels=(ops[0], f"now ({scope_a.label()})"), **opts)
         if len(ops) == 1:
             raise usage_error("diff", "one operand must be @SNAPSHOT, or add B or --against SESSION[/TARGET]")
         if any(op.startswith("@") for op in ops):
@@ -474,27 +535,33 @@ class StorageMagics(Magics, Configurable):
             if len(scopes) != 2:
                 raise usage_error("diff", "diff two scopes (SCOPE: SCOPE:) or two keys, not one of each")
             sides = [self._scope_storages(parse_scope(op[:-1], "diff")) for op in ops]
-            return diff_scopes(sides[0], sides[1], **opts)
+            labels = (scope_label(sides[0], self._where), scope_label(sides[1], self._where))
+            return diff_scopes(sides[0], sides[1], labels=labels, **opts)
         (sa, ka), (sb, kb) = (self._ref(op, "diff", namespaces) for op in ops)
-        return diff_keys(sa, ka, sb, kb, **opts)
+        return diff_keys(sa, ka, sb, kb, labels=self._key_labels(sa, ka, sb, kb), **opts)
+
+    def _key_labels(self, sa: BaseStorage, ka: str, sb: BaseStorage, kb: str) -> tuple[str, str]:
+        # _where, not describe(): no absolute paths in deterministic mode.
+        return f"{self._where(sa)}:{ka}", f"{self._where(sb)}:{kb}"
 
     def _browse(self, rest: str, namespaces: list[dict[str, Any]]) -> Any:
         args = self._args("browse", rest)
-        in_kernel = getattr(self.shell, "kernel", None) is not None
-        if in_kernel:
+        scope = parse_scope(args.scope, "browse") if args.scope else Scope(None)
+        storage = self.current_storage
+        if getattr(self.shell, "kernel", None) is not None:
             try:
                 from .browser import StorageBrowser
             except ImportError:
                 pass
             else:
-                return StorageBrowser(self.current_storage)
-        storage = self.current_storage
-        sessions = storage.sessions()
-        if args.scope:
-            scope = parse_scope(args.scope, "browse")
-            sessions = sessions if scope.session is None else [scope.session]
-        tree = [(s, [(t, storage.for_session(s, t).list_keys()) for t in storage.targets(s)]) for s in sessions]
-        return StorageTree(self._where(storage).rsplit("/", 2)[0], tree)
+                start = storage if scope.session is None else storage.for_session(scope.session, scope.target)
+                widget = StorageBrowser(start)  # opens at start's session/target; closes the previous browser
+                self._browser, self._browser_root = widget, self._root
+                widget.on_close(self._browser_closed)
+                return widget
+        sessions = None if scope.session is None else [scope.session]
+        return tree_from_storage(storage, sessions=sessions, target=scope.target,
+                                 location=self._where(storage).rsplit("/", 2)[0])
 
     def _help(self, rest: str, namespaces: list[dict[str, Any]]) -> RichText:
         args = self._args("help", rest)
@@ -505,7 +572,7 @@ class StorageMagics(Magics, Configurable):
         args = self._args("save_string", rest)
         storage, key = self._ref(args.key, "save_string", namespaces)
         storage.save_string(key, cell)
-        self._saved(storage, key, "text", len(cell.encode("utf-8", "surrogatepass")), args.quiet)
+        self._saved(storage, key, "text", value_size("text", cell), args.quiet)
 
     def _cell_save(self, rest: str, cell: str, namespaces: list[dict[str, Any]]) -> None:
         args = self._args("save", rest)
@@ -515,7 +582,7 @@ class StorageMagics(Magics, Configurable):
         except ValueError as exc:
             raise usage_error("save", f"the cell body is not JSON ({exc}); %%storage save_string KEY stores text") from None
         storage.save(key, value)
-        self._saved(storage, key, "json", _json_size(value), args.quiet)
+        self._saved(storage, key, "json", value_size("json", value), args.quiet)
 
     def _cell_capture(self, rest: str, cell: str, namespaces: list[dict[str, Any]]) -> None:
         import sys
@@ -548,16 +615,15 @@ class StorageMagics(Magics, Configurable):
         scope = parse_scope(args.operands[0], "diff") if args.operands else Scope(self.current_storage.session_id)
         opts = self._diff_opts(args)
         before = snapshot(self._scope_storages(scope))
-        self.shell.run_cell(cell, store_history=False)
-        after = snapshot(self._scope_storages(scope))
-        return diff_snapshots(before, after, labels=(f"before ({scope.label()})", "after"), **opts)
+        result = self.shell.run_cell(cell, store_history=False)
+        diff = diff_now(before, self._scope_storages(scope), labels=(f"before ({scope.label()})", "after"), **opts)
+        if not result.success:
+            from IPython.display import display
 
-
-def _json_size(value: Any) -> int:
-    try:
-        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-    except (TypeError, ValueError):
-        return 0
+            display(diff)  # what the cell changed before it failed is exactly what the user needs now
+            error = result.error_in_exec or result.error_before_exec
+            raise UsageError(one_line(f"diff: the cell raised {type(error).__name__}; the diff above shows what it changed before that"))
+        return diff
 
 
 def _capture_page(key: str, stdout: str, stderr: str, outputs: list[dict[str, Any]]) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "preview_html",
     "preview_text",
     "tree_from_storage",
+    "value_size",
 ]
 
 _BOX = "font-family:var(--jp-code-font-family,monospace);font-size:12px"
@@ -55,7 +56,8 @@ def human_size(n: int) -> str:
     return f"{n} B"  # pragma: no cover - loop always returns
 
 
-def _size_of(kind: str, value: object) -> int:
+def value_size(kind: str, value: object) -> int:
+    """Stored size of a value in bytes: raw bytes, UTF-8 text, or compact JSON for ``kind == "json"``."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         return len(value)
     if isinstance(value, str) and kind != "json":
@@ -312,7 +314,7 @@ def _header(kind: str, key: str, size: int, label: str) -> str:
 
 def preview_html(kind: str, value: object, key: str, *, max_bytes: int = 1_000_000) -> str:
     """HTML preview of a stored value: pages in a sandboxed iframe, Markdown, JSON tree, images, text, hex."""
-    size = _size_of(kind, value)
+    size = value_size(kind, value)
     body: str
     label = kind
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -363,9 +365,9 @@ def _cut_chars(text: str, max_chars: int) -> str:
     return text[:max_chars] + f"\n… truncated: {len(text) - max_chars:,} more characters"
 
 
-def preview_text(kind: str, value: object, key: str, *, max_chars: int = 2000) -> str:
-    """Plain-text twin of :func:`preview_html` for terminals and nbval."""
-    size = _size_of(kind, value)
+def preview_text(kind: str, value: object, key: str, *, max_chars: int = 2000, source: bool = False) -> str:
+    """Plain-text twin of :func:`preview_html` for terminals and nbval; an HTML page is summarised unless ``source``."""
+    size = value_size(kind, value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
         mime = image_type(data)
@@ -385,6 +387,8 @@ def preview_text(kind: str, value: object, key: str, *, max_chars: int = 2000) -
         title = _TITLE.search(value[:65536])
         if title:
             head += f", title={html.unescape(' '.join(title.group(1).split()))!r}"
+        if not source:
+            return f"{head}>"  # raw markup is not a readable text form of a page (conventions 6.4 item 19)
     return _cut_chars(f"{head}>\n{value}", max_chars)
 
 
@@ -396,14 +400,13 @@ class StoredValue:
     key: str
     kind: str
     value: Any = field(repr=False)
-    location: str = ""
     max_bytes: int = 1_000_000
     max_chars: int = 2000
 
     @property
     def size(self) -> int:
         """Size of the value in bytes (JSON: compact encoding)."""
-        return _size_of(self.kind, self.value)
+        return value_size(self.kind, self.value)
 
     def __repr__(self) -> str:
         return f"StoredValue(key={self.key!r}, kind={self.kind!r}, size={self.size})"
@@ -419,46 +422,63 @@ class StoredValue:
         return preview_text(self.kind, self.value, self.key, max_chars=self.max_chars)
 
 
+def _plural(n: int) -> str:
+    return f"{n:,} key{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class KeyListing:
-    """Keys of one target with kind, size and short hash; a table in HTML, aligned columns in text."""
+    """Keys of one target: names, or (``long``) names with kind, size and short hash; a table in HTML."""
 
     location: str
-    rows: Sequence[Any]  # KeyInfo-like: .key .kind .size .hash (None entries for keys that vanished)
+    rows: Sequence[Any]  # key names, or (long) KeyInfo-like rows: .key .kind .size .hash
     prefix: str = ""
+    long: bool = False
+    more: int = 0  # keys left out of a long listing (it asks info() per key)
+
+    @property
+    def keys(self) -> list[str]:
+        """The key names listed."""
+        return [r.key for r in self.rows] if self.long else list(self.rows)
 
     def __repr__(self) -> str:
-        n = len(self.rows)
-        return f"KeyListing({self.location!r}, {n} key{'' if n == 1 else 's'})"
+        return f"KeyListing({self.location!r}, {_plural(len(self.rows) + self.more)})"
 
-    def _valid(self) -> list[Any]:
-        return [r for r in self.rows if r is not None]
+    def _more_text(self) -> str:
+        return f"… {_plural(self.more)} more (narrow with ls -l PREFIX)" if self.more else ""
 
     def text(self) -> str:
-        """Aligned text table (what terminals and nbval see)."""
-        rows = self._valid()
+        """Key names, or an aligned table (what terminals and nbval see)."""
         where = self.location + (f" (prefix {self.prefix!r})" if self.prefix else "")
-        if not rows:
+        if not self.rows:
             return f"{where}: no keys"
-        width = max(len(r.key) for r in rows)
-        lines = [f"{where}: {len(rows)} key{'' if len(rows) == 1 else 's'}"]
-        lines += [f"  {r.key:<{width}}  {r.kind:<5} {human_size(r.size):>9}  {r.hash[:12]}" for r in rows]
+        lines = [f"{where}: {_plural(len(self.rows) + self.more)}"]
+        if self.long:
+            width = max(len(r.key) for r in self.rows)
+            lines += [f"  {r.key:<{width}}  {r.kind:<5} {human_size(r.size):>9}  {r.hash[:12]}" for r in self.rows]
+        else:
+            lines += [f"  {key}" for key in self.rows]
+        if self.more:
+            lines.append(f"  {self._more_text()}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = self._valid()
         head = f"<div style='{_MUTED};{_BOX}'><code>{_esc(self.location)}</code>"
         head += f" prefix <code>{_esc(self.prefix)}</code>" if self.prefix else ""
-        head += f" · {len(rows)} key{'' if len(rows) == 1 else 's'}</div>"
-        if not rows:
+        head += f" · {_plural(len(self.rows) + self.more)}</div>"
+        if not self.rows:
             return f"<div class='psnb-keys'>{head}<div style='{_MUTED}'>no keys</div></div>"
+        if not self.long:
+            items = "".join(f"<li><code>{_esc(key)}</code></li>" for key in self.rows)
+            return f"<div class='psnb-keys'>{head}<ul style='{_BOX};margin:2px 0'>{items}</ul></div>"
         cells = "".join(
             f"<tr><td style='text-align:left'><code>{_esc(r.key)}</code></td><td>{_esc(r.kind)}</td>"
             f"<td style='text-align:right'>{_esc(human_size(r.size))}</td><td><code>{_esc(r.hash[:12])}</code></td></tr>"
-            for r in rows
+            for r in self.rows
         )
+        more = f"<div style='{_MUTED}'>{_esc(self._more_text())}</div>" if self.more else ""
         return (f"<div class='psnb-keys'>{head}<table style='{_BOX}'><thead><tr><th style='text-align:left'>key</th>"
-                f"<th>kind</th><th>size</th><th>hash</th></tr></thead><tbody>{cells}</tbody></table></div>")
+                f"<th>kind</th><th>size</th><th>hash</th></tr></thead><tbody>{cells}</tbody></table>{more}</div>")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": self.text(), "text/html": self._repr_html_()}
@@ -529,13 +549,13 @@ class RichText:
         return self._repr_mimebundle_()["text/html"]
 
 
-def tree_from_storage(storage: Any, *, sessions: Iterable[str] | None = None) -> StorageTree:
-    """Walk a storage's backend (sessions -> targets -> keys) into a :class:`StorageTree`."""
+def tree_from_storage(storage: Any, *, sessions: Iterable[str] | None = None, target: str | None = None,
+                      location: str | None = None) -> StorageTree:
+    """Walk a storage's backend (sessions -> targets -> keys, or only ``target``) into a :class:`StorageTree`."""
     tree = []
     for session in sorted(sessions if sessions is not None else storage.sessions()):
-        targets = []
-        for target in storage.targets(session):
-            targets.append((target, storage.for_session(session, target).list_keys()))
-        tree.append((session, targets))
-    location = storage.describe().rsplit("/", 2)[0] if hasattr(storage, "describe") else repr(storage)
+        names = [target] if target is not None else storage.targets(session)
+        tree.append((session, [(t, storage.for_session(session, t).list_keys()) for t in names]))
+    if location is None:
+        location = storage.describe().rsplit("/", 2)[0] if hasattr(storage, "describe") else repr(storage)
     return StorageTree(location, tree)

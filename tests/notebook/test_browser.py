@@ -513,3 +513,25 @@ def test_executed_notebook_keeps_a_real_static_listing(tmp_path: Path) -> None:
     nb.metadata.pop("widgets", None)
     page, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
     assert "psnb-browser-snapshot" in page and "<code>report.html</code>" in page
+
+
+def test_selecting_a_text_key_reads_it_once_and_raw_shows_the_markup(populated: BaseStorage, open_browser: Callable[..., StorageBrowser],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    b = open_browser(populated)
+    reads: list[str] = []
+    original = type(populated)._read
+    monkeypatch.setattr(type(populated), "_read", lambda self, key, hint: reads.append(key) or original(self, key, hint))
+    populated.info("report.html")
+    by_info = len(reads)  # some backends read to answer info()
+    b._keys.value = "report.html"
+    assert len(reads) - by_info == by_info + 1  # info, then one read with the text loader
+    assert "&lt;h1&gt;Known Heading" in b._raw.value  # the Raw tab keeps the page source
+
+
+def test_close_runs_the_close_callbacks_once(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+    b = open_browser(populated)
+    calls: list[int] = []
+    b.on_close(lambda: calls.append(1))
+    open_browser(populated)  # a new browser closes the previous one
+    b.close()
+    assert calls == [1]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
+from traitlets import TraitError
 
 from perf_storage_nb import BaseStorage, KeyInfo, LocalStorage, MemoryStorage
 from perf_storage_nb.diff import DiffResult
@@ -139,22 +140,38 @@ def test_braces_in_key_insert_a_variable(ip: InteractiveShell, store: BaseStorag
 
 
 # ---- listing, navigation, info ------------------------------------------------------------------------
-def test_ls_lists_keys_with_kind_and_size(ip: InteractiveShell, store: BaseStorage) -> None:
+def test_ls_lists_keys_and_ls_l_adds_kind_and_size(ip: InteractiveShell, store: BaseStorage) -> None:
     store.save("a.json", {"x": 1})
     store.save_string("b/page.html", "<p>hi</p>")
     listing = m(ip, "ls")
     assert isinstance(listing, KeyListing)
-    assert [r.key for r in listing.rows] == ["a.json", "b/page.html"]
+    assert listing.keys == ["a.json", "b/page.html"]
     assert repr(listing) == f"KeyListing({store.describe()!r}, 2 keys)"
-    assert "b/page.html  text" in listing.text()
-    assert [r.key for r in m(ip, "ls b/").rows] == ["b/page.html"]
-    assert [r.key for r in m(ip, "").rows] == ["a.json", "b/page.html"]  # bare %storage is ls
+    assert listing.text() == f"{store.describe()}: 2 keys\n  a.json\n  b/page.html"
+    long = m(ip, "ls -l")
+    assert long.keys == ["a.json", "b/page.html"] and "b/page.html  text" in long.text()
+    assert m(ip, "ls b/").keys == ["b/page.html"]
+    assert m(ip, "").keys == ["a.json", "b/page.html"]  # bare %storage is ls
+
+
+def test_ls_asks_info_only_for_the_long_form(ip: InteractiveShell, store: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(5):
+        store.save(f"k{i}", i)
+    asked: list[str] = []
+    original = type(store).info
+    monkeypatch.setattr(type(store), "info", lambda self, key: asked.append(key) or original(self, key))
+    assert len(m(ip, "ls").keys) == 5 and asked == []
+    monkeypatch.setattr("perf_storage_nb.notebook.magics.LONG_LISTING_MAX", 3)
+    long = m(ip, "ls --long")
+    assert asked == ["k0", "k1", "k2"]
+    assert long.keys == ["k0", "k1", "k2"] and repr(long).endswith("5 keys)")
+    assert long.text().endswith("… 2 keys more (narrow with ls -l PREFIX)")
 
 
 def test_ls_of_another_target(ip: InteractiveShell, store: BaseStorage) -> None:
     store.for_target("other").save("k", 1)
     listing = m(ip, f"ls {store.session_id}/other:")
-    assert [r.key for r in listing.rows] == ["k"]
+    assert listing.keys == ["k"]
 
 
 def test_sessions_and_targets(ip: InteractiveShell, store: BaseStorage) -> None:
@@ -411,11 +428,31 @@ def test_config_feedback_and_validation(ip: InteractiveShell, capsys: pytest.Cap
     m(ip, "save k 1")
     assert capsys.readouterr().out == ""
     magics = ip.magics_manager.registry["StorageMagics"]
-    with pytest.raises(UsageError, match="0, 1 or 2"):
+    with pytest.raises(TraitError, match="0, 1 or 2"):
         magics.feedback = 7
-    with pytest.raises(UsageError, match=">= 1"):
+    with pytest.raises(TraitError, match=">= 1"):
         magics.preview_max_bytes = 0
+    assert (magics.feedback, magics.preview_max_bytes) == (0, 1_000_000)
 
+
+def test_rejected_config_value_is_rolled_back_and_never_blocks_loading(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_line_magic("config", "StorageMagics.feedback = 2")
+    ip.run_line_magic("config", "StorageMagics.feedback = 7")
+    assert ip.magics_manager.registry["StorageMagics"].feedback == 2  # rolled back, not left at 7
+    ip.config.StorageMagics.preview_max_chars = "lots"  # a config file can hold anything
+    try:
+        capsys.readouterr()
+        ip.run_line_magic("reload_ext", "perf_storage_nb")
+        assert "storage" in ip.magics_manager.magics["line"]
+        magics = ip.magics_manager.registry["StorageMagics"]
+        assert magics.preview_max_chars == 2000
+        err = capsys.readouterr().err
+        assert "ignoring StorageMagics.preview_max_chars = 'lots'" in err
+        assert m(ip, "exists nothing") is False
+    finally:
+        for name in ("feedback", "preview_max_chars"):
+            ip.config.StorageMagics.pop(name, None)
+        m(ip, "use _store")
 
 def test_env_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from perf_storage_nb.notebook.magics import StorageMagics
@@ -453,3 +490,168 @@ def test_browse_in_a_kernel_returns_the_widget(ip: InteractiveShell, store: Base
 def test_json_value_saved_by_magic_is_the_library_value(ip: InteractiveShell, store: BaseStorage) -> None:
     m(ip, 'save -q s.json {"t": (1, 2), "u": "ü"}')
     assert json.dumps(store.load("s.json"), ensure_ascii=False) == '{"t": [1, 2], "u": "ü"}'
+
+
+# ---- review fixes ---------------------------------------------------------------------------------------
+def test_cell_diff_of_a_failing_cell_shows_the_diff_then_fails(ip: InteractiveShell, store: BaseStorage,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    with pytest.raises(UsageError, match="the cell raised ZeroDivisionError") as info:
+        cell(ip, "diff", "%storage save -q made.json 1\n1/0\n")
+    assert type(info.value) is UsageError and "\n" not in str(info.value)
+    assert "+ " in capsys.readouterr().out and store.exists("made.json")  # the diff was shown
+
+
+def test_cell_diff_in_a_cell_fails_the_cell(ip: InteractiveShell, store: BaseStorage) -> None:
+    result = ip.run_cell("%%storage diff\n1/0\n", store_history=False)
+    assert not result.success
+
+
+def test_diff_labels_have_no_absolute_paths_in_deterministic_mode(shell: InteractiveShell, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    shell.run_line_magic("load_ext", "perf_storage_nb")
+    try:
+        shell.run_line_magic("config", "StorageMagics.deterministic = True")
+        shell.run_line_magic("config", "StorageMagics.feedback = 0")
+        m(shell, "use ./store -s s -t t1")
+        m(shell, "save a 1")
+        m(shell, "save b 2")
+        m(shell, "use -t t2")
+        m(shell, "save a 3")
+        texts = [m(shell, line).to_text() for line in ("diff a b", "diff a --against s/t1", "diff s/t1: s/t2:")]
+        assert all(str(tmp_path) not in text for text in texts), texts
+        assert texts[0].startswith("file://store/s/t2:a -> file://store/s/t2:b")
+        assert texts[2].startswith("file://store/s/t1 -> file://store/s/t2: 0 added, 1 removed, 1 changed")
+    finally:
+        shell.run_line_magic("config", "StorageMagics.deterministic = False")
+        shell.run_line_magic("unload_ext", "perf_storage_nb")
+
+
+class _ClosedMemory(MemoryStorage):
+    """Records which instances were closed."""
+
+    closed: list[_ClosedMemory] = []
+
+    def close(self) -> None:
+        type(self).closed.append(self)
+
+
+def _created_storages(monkeypatch: pytest.MonkeyPatch) -> list[BaseStorage]:
+    made: list[BaseStorage] = []
+
+    def fake_create(config: Any, **fields: Any) -> BaseStorage:
+        opts = config if isinstance(config, dict) else {}
+        storage = _ClosedMemory(fields.get("session_id") or opts.get("session_id", "s"),
+                                fields.get("target_id") or opts.get("target_id", "t"))
+        made.append(storage)
+        return storage
+
+    monkeypatch.setattr("perf_storage_nb.notebook.magics.create_storage", fake_create)
+    _ClosedMemory.closed = []
+    return made
+
+
+def test_use_session_keeps_and_finally_closes_the_storage_it_created(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = _created_storages(monkeypatch)
+    shell.run_line_magic("load_ext", "perf_storage_nb")
+    try:
+        shell.run_line_magic("config", "StorageMagics.feedback = 0")
+        m(shell, "use memory:// -s a -t t")
+        del made[:-1], _ClosedMemory.closed[:]  # the default storage `use` replaced (and closed)
+        m(shell, "use b/t2")  # a sibling of what we created: nothing to close yet
+        assert len(made) == 1 and _ClosedMemory.closed == []
+    finally:
+        shell.run_line_magic("unload_ext", "perf_storage_nb")
+    assert _ClosedMemory.closed == made  # the created root, not leaked behind the sibling
+
+
+def test_live_browser_keeps_its_storage_until_it_closes(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    browser = pytest.importorskip("perf_storage_nb.notebook.browser")
+    made = _created_storages(monkeypatch)
+    monkeypatch.setattr(shell, "kernel", object(), raising=False)
+    shell.run_line_magic("load_ext", "perf_storage_nb")
+    try:
+        shell.run_line_magic("config", "StorageMagics.feedback = 0")
+        m(shell, "use memory:// -s a -t t")
+        del made[:-1], _ClosedMemory.closed[:]  # the default storage `use` replaced (and closed)
+        widget = m(shell, "browse")
+        m(shell, "use memory:// -s b -t t")  # replaces the storage the browser reads through
+        assert _ClosedMemory.closed == []
+        widget.close()
+        assert _ClosedMemory.closed == [made[0]]
+        again = m(shell, "browse")
+        assert browser._live is again
+    finally:
+        shell.run_line_magic("unload_ext", "perf_storage_nb")
+    assert browser._live is None  # unload closes the live browser (its comms) ...
+    assert _ClosedMemory.closed == made  # ... and the storage it used
+
+
+def test_browse_scope_opens_there(ip: InteractiveShell, store: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("perf_storage_nb.notebook.browser")
+    store.for_session("other", "tb").save("k", 1)
+    store.for_session("other", "ta").save("k", 1)
+    tree = m(ip, "browse other/tb")
+    assert [(s, [t for t, _ in targets]) for s, targets in tree.tree] == [("other", ["tb"])]
+    monkeypatch.setattr(ip, "kernel", object(), raising=False)
+    widget = m(ip, "browse other/tb")
+    try:
+        assert (widget._session.value, widget._target.value) == ("other", "tb")
+    finally:
+        widget.close()
+
+
+def test_sessions_takes_no_argument(ip: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match="unrecognized arguments: extra"):
+        m(ip, "sessions extra")
+
+
+def test_show_reads_the_value_once(ip: InteractiveShell, store: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.save_string("notes.txt", "hello")
+    reads: list[str] = []
+    original = type(store)._read
+    monkeypatch.setattr(type(store), "_read", lambda self, key, hint: reads.append(key) or original(self, key, hint))
+    store.info("notes.txt")
+    by_info = len(reads)  # some backends read to answer info()
+    assert m(ip, "show notes.txt").value == "hello"
+    assert len(reads) - by_info == by_info + 1  # info, then one read of the text (no JSON attempt first)
+
+
+def test_show_html_text_twin_is_a_summary(ip: InteractiveShell, store: BaseStorage) -> None:
+    store.save_string("page.html", "<html><title>My  page</title><body>" + "<p>x</p>" * 500 + "</body></html>")
+    text = m(ip, "show page.html")._repr_mimebundle_()["text/plain"]
+    assert text == "page.html <html, 4.0 kB, title='My page'>"
+
+
+def test_rm_names_where_each_missing_key_is_and_deletes_duplicates_once(ip: InteractiveShell, store: BaseStorage,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    store.save("k", 1)
+    with pytest.raises(UsageError) as info:
+        m(ip, "rm k elsewhere/t9:gone")
+    assert "no key 'gone' in " in str(info.value) and "/elsewhere/t9; nothing deleted" in str(info.value)
+    capsys.readouterr()
+    m(ip, "rm k k")
+    assert capsys.readouterr().out.count("Deleted") == 1 and not store.exists("k")
+
+
+def test_subcommand_help_and_all_come_from_the_grammar() -> None:
+    from perf_storage_nb.notebook import grammar
+
+    doc = StorageMagicsDoc()
+    assert all(name in doc for name in grammar.COMMANDS if name not in grammar.CELL_ONLY)
+    for name in ("KEY_COMMANDS", "REFERENCE", "expand_vars", "CELL_COMMANDS"):
+        assert name in grammar.__all__
+
+
+def StorageMagicsDoc() -> str:  # noqa: N802 - reads like the object it returns
+    from perf_storage_nb.notebook.magics import StorageMagics
+
+    return StorageMagics.storage.__doc__ or ""
+
+
+def test_against_completes_sessions(ip: InteractiveShell, store: BaseStorage) -> None:
+    store.save("k", 1)
+    store.for_session("baseline_run").save("k", 1)
+    found = ip.complete("", "%storage diff k --against ")[1]
+    assert "baseline_run" in found and "k" not in found

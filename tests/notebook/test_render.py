@@ -128,12 +128,22 @@ def test_display_objects_have_short_deterministic_reprs() -> None:
     assert value._repr_mimebundle_()["text/plain"] == 'a<b>.json <json, 7 B>\n{\n  "x": 1\n}'
     s = MemoryStorage("s", "t")
     s.save("k", 1)
-    listing = KeyListing(s.describe(), [s.info("k")])
+    listing = KeyListing(s.describe(), [s.info("k")], long=True)
     assert repr(listing) == "KeyListing('memory:///s/t', 1 key)"
-    assert listing._repr_html_() == KeyListing(s.describe(), [s.info("k")])._repr_html_()
+    assert listing._repr_html_() == KeyListing(s.describe(), [s.info("k")], long=True)._repr_html_()
+    assert KeyListing("here", ["a", "b"]).text() == "here: 2 keys\n  a\n  b"
     assert repr(RichText("line one\nline two")) == "RichText('line one')"
     tree = tree_from_storage(s)
     assert repr(tree) == "StorageTree('memory://', 1 session)" and "      k" in tree.text()
+    s.for_target("u").save("j", 1)
+    only_u = tree_from_storage(s, sessions=["s"], target="u", location="here")
+    assert only_u.text() == "here\n  s/\n    u/  (1 key)\n      j"
+
+
+def test_html_text_twin_is_a_summary_unless_the_source_is_asked_for() -> None:
+    page = "<!DOCTYPE html><html><title>T</title><body><p>x</p></body></html>"
+    assert preview_text("text", page, "p.html") == "p.html <html, 65 B, title='T'>"
+    assert preview_text("text", page, "p.html", source=True).endswith("<p>x</p></body></html>")
 
 
 def test_human_size() -> None:
