@@ -190,3 +190,42 @@ def test_start_reports_a_service_that_cannot_start_and_still_hands_over(tmp_path
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert "did not come up" in done.stderr
     assert report["url"] is None  # unset, so the notebooks fall back to an in-process service
+
+
+def test_postbuild_twice_writes_each_line_once(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path)}
+    for _ in range(2):  # a rebuild runs postBuild again on the same home
+        subprocess.run([str(BINDER / "postBuild")], env=env, cwd=REPO, check=True, timeout=60)
+    config = (tmp_path / ".ipython/profile_default/ipython_kernel_config.py").read_text()
+    server_config = (tmp_path / ".jupyter/jupyter_server_config.py").read_text()
+    assert config.count("lazy_magics") == 1 and server_config.count("default_url") == 1
+
+
+def test_start_gives_up_after_its_deadline_and_stops_the_server(tmp_path: Path) -> None:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    pid_file = tmp_path / "server.pid"
+    fake = fake_bin / "perf-storage"
+    # A server that starts but never answers (e.g. stuck in start-up).
+    fake.write_text(f"#!/bin/bash\necho $$ > {pid_file}\nexec sleep 300\n")
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERF_STORAGE_")} | {
+        "HOME": str(tmp_path), "PERF_STORAGE_PORT": str(_free_port()), "PERF_STORAGE_START_TIMEOUT": "1",
+        "PATH": f"{fake_bin}{os.pathsep}{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+    proc = subprocess.Popen([str(BINDER / "start"), "python", "-c", _PROBE], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+        server_pid = int(pid_file.read_text())
+        with pytest.raises(ProcessLookupError):
+            os.kill(server_pid, 0)  # stopped by start, not left running
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 0, err
+    assert "did not come up" in err and "within 1 s" in err
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["url"] is None and report["server_pid"] is None  # handed over to Jupyter anyway
