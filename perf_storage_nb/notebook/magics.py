@@ -23,13 +23,29 @@ from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    magics_class,
+    needs_local_scope,
+    no_var_expand,
+)
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Int, TraitError, Unicode, default, observe, validate
 from traitlets.config import Config, Configurable
 
 from ..base import BaseStorage
-from ..diff import DiffResult, Snapshot, diff_keys, diff_now, diff_scopes, diff_snapshots, load_kind, scope_label, snapshot
+from ..diff import (
+    DiffResult,
+    Snapshot,
+    diff_keys,
+    diff_now,
+    diff_scopes,
+    diff_snapshots,
+    load_kind,
+    scope_label,
+    snapshot,
+)
 from ..errors import StorageError
 from ..factory import available_backends, create_storage
 from .grammar import (
@@ -46,7 +62,14 @@ from .grammar import (
     subcommands_help,
     usage_error,
 )
-from .render import KeyListing, RichText, StoredValue, human_size, tree_from_storage, value_size
+from .render import (
+    KeyListing,
+    RichText,
+    StoredValue,
+    human_size,
+    tree_from_storage,
+    value_size,
+)
 from .settings import project_settings
 
 try:  # IPython >= 8.10; older versions simply show the value after a trailing ';'

@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 
 from perf_storage_nb import MemoryStorage, StorageKeyError, StorageValueError
-from perf_storage_nb.diff import diff_keys, diff_now, diff_scopes, diff_snapshots, diff_values, parse_tolerance, snapshot
+from perf_storage_nb.diff import (
+    diff_keys,
+    diff_now,
+    diff_scopes,
+    diff_snapshots,
+    diff_values,
+    parse_tolerance,
+    snapshot,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

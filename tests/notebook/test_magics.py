@@ -6,7 +6,7 @@ import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from IPython.core.error import UsageError
@@ -15,7 +15,12 @@ from traitlets import TraitError
 
 from perf_storage_nb import BaseStorage, KeyInfo, LocalStorage, MemoryStorage
 from perf_storage_nb.diff import DiffResult
-from perf_storage_nb.notebook.render import KeyListing, RichText, StorageTree, StoredValue
+from perf_storage_nb.notebook.render import (
+    KeyListing,
+    RichText,
+    StorageTree,
+    StoredValue,
+)
 
 _ids = itertools.count()
 
@@ -531,7 +536,7 @@ def test_diff_labels_have_no_absolute_paths_in_deterministic_mode(shell: Interac
 class _ClosedMemory(MemoryStorage):
     """Records which instances were closed."""
 
-    closed: list[_ClosedMemory] = []
+    closed: ClassVar[list[_ClosedMemory]] = []
 
     def close(self) -> None:
         type(self).closed.append(self)
@@ -638,13 +643,13 @@ def test_rm_names_where_each_missing_key_is_and_deletes_duplicates_once(ip: Inte
 def test_subcommand_help_and_all_come_from_the_grammar() -> None:
     from perf_storage_nb.notebook import grammar
 
-    doc = StorageMagicsDoc()
+    doc = _storage_doc()
     assert all(name in doc for name in grammar.COMMANDS if name not in grammar.CELL_ONLY)
     for name in ("KEY_COMMANDS", "REFERENCE", "expand_vars", "CELL_COMMANDS"):
         assert name in grammar.__all__
 
 
-def StorageMagicsDoc() -> str:  # noqa: N802 - reads like the object it returns
+def _storage_doc() -> str:
     from perf_storage_nb.notebook.magics import StorageMagics
 
     return StorageMagics.storage.__doc__ or ""
