@@ -21,11 +21,11 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -58,6 +58,7 @@ DEFAULT_API_KEY_HEADER = "x-api-key"
 ENTRY_FILE_ID = "perf-entry"
 INPROCESS_URL = "http://cache-service.inprocess"
 
+_T = TypeVar("_T")
 DataType = Literal["json", "string", "binary"]
 #: our kinds -> the server's child data types (and back)
 DATA_TYPE: dict[Kind, DataType] = {"json": "json", "text": "string", "bytes": "binary"}
@@ -96,15 +97,72 @@ class DataFile:
 
 @dataclass
 class TargetState:
-    """What a client knows about one session/target entry; shared by every storage of that target."""
+    """What a client knows about one session/target entry; shared by every storage of that target on the client.
+
+    ``kinds`` is a hint map (key -> kind) fed by our writes and by what reads and listings observed. Every
+    change goes through :meth:`wrote` or :meth:`observed` under ``lock``: an observation that started before
+    one of our writes completed never overwrites what that write recorded (a generation stamp per key).
+    """
 
     cache_key: str
     lock: threading.RLock = field(default_factory=threading.RLock)
     cache_id: str | None = None
     #: key -> kind of every key whose kind we know (our own writes, reads and listings)
     kinds: dict[str, Kind] = field(default_factory=dict)
-    #: True when ``kinds`` holds every key of the target (fresh entry, or filled from one listing)
-    complete: bool = False
+    #: True once ``kinds`` was filled from a full listing (or the entry is one this client created)
+    listed: bool = False
+    #: True when this client created the entry: a key missing from ``kinds`` is taken to be absent on saves
+    created: bool = False
+    #: bumped by every write or delete we record; ``stamps[key]`` is the generation of the key's last one
+    generation: int = 0
+    stamps: dict[str, int] = field(default_factory=dict)
+    #: the generation of the last :meth:`reset`: observations started before it saw another cache_id
+    epoch: int = 0
+
+    def begin(self) -> int:
+        """The generation an observation (read, probe, listing) starts at; pass it to :meth:`observed`."""
+        with self.lock:
+            return self.generation
+
+    def wrote(self, key: str, kind: Kind | None) -> None:
+        """Record our own completed write (``kind``) or delete (None) of ``key``."""
+        with self.lock:
+            self.generation += 1
+            self.stamps[key] = self.generation
+            if kind is None:
+                self.kinds.pop(key, None)
+            else:
+                self.kinds[key] = kind
+
+    def observed(self, key: str, kind: Kind | None, since: int) -> None:
+        """Record what an observation started at ``since`` saw, unless we wrote ``key`` after it started."""
+        with self.lock:
+            if since < self.epoch or self.stamps.get(key, 0) > since:
+                return
+            if kind is None:
+                self.kinds.pop(key, None)
+            else:
+                self.kinds[key] = kind
+
+    def observed_all(self, found: dict[str, Kind], since: int, cache_id: str) -> None:
+        """Replace the map by a full listing started at ``since`` (keys we wrote meanwhile keep their record)."""
+        with self.lock:
+            if since < self.epoch or self.cache_id != cache_id:
+                return  # the entry was forgotten or replaced while we listed: the listing is of a stale id
+            kept = {k: v for k, v in self.kinds.items() if self.stamps.get(k, 0) > since}
+            fresh = {k: v for k, v in found.items() if self.stamps.get(k, 0) <= since}
+            self.kinds = {**fresh, **kept}
+            self.listed = True
+
+    def reset(self, cache_id: str | None, *, created: bool) -> None:
+        """Start over for a (new) cache_id: nothing known; a fresh entry holds no keys."""
+        with self.lock:
+            self.cache_id = cache_id
+            self.kinds.clear()
+            self.stamps.clear()
+            self.generation += 1
+            self.epoch = self.generation
+            self.created = self.listed = created
 
 
 class _ApiKeyAuth(httpx.Auth):
@@ -148,13 +206,7 @@ class CacheServiceClient:
                 "no cache service URL: pass url='http://127.0.0.1:8801' (or several, comma-separated) or set "
                 "PERF_STORAGE_URL; start a local server with `perf-storage serve`"
             )
-        urls = [u.strip().rstrip("/") for u in (url.split(",") if isinstance(url, str) else url)]
-        urls = [u for u in urls if u]
-        for u in urls:
-            if not u.startswith(("http://", "https://")):
-                raise StorageConfigError(f"cache service URL {u!r} must start with http:// or https://")
-        if not urls:
-            raise StorageConfigError(f"no cache service URL in {url!r}")
+        urls = _check_urls(url, in_process_ok=transport is not None)
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             raise StorageConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if not isinstance(retries, int) or retries < 0:
@@ -169,6 +221,8 @@ class CacheServiceClient:
         self._current = 0
         self._lock = threading.Lock()
         self._targets: dict[tuple[str, str], TargetState] = {}
+        self._pool: ThreadPoolExecutor | None = None  # for the few requests one operation sends at once
+        self._max_connections = max_connections
         self._storage_mode: str | None = None
         # WSGI gives the app no body without a Content-Length, so chunked uploads are joined in-process
         # (where nothing crosses a network and the WSGI transport buffers the body anyway).
@@ -193,8 +247,29 @@ class CacheServiceClient:
         return f"CacheServiceClient(url={','.join(self.urls)!r}, namespace={self.namespace!r}, api_key={key})"
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and the helper threads of concurrent requests)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
         self.http.close()
+
+    def concurrently(self, calls: Sequence[Callable[[], _T]]) -> list[_T]:
+        """Run a few independent requests at once (one round trip instead of several); results in order.
+
+        The last call runs in the calling thread; the helper pool is small and its tasks never submit more,
+        so bulk callers that already run on threads cannot deadlock it.
+        """
+        if len(calls) <= 1:
+            return [call() for call in calls]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=max(1, min(8, self._max_connections // 2)),
+                                                thread_name_prefix="perf-storage-http")
+            pool = self._pool
+        futures = [pool.submit(call) for call in calls[:-1]]
+        last = calls[-1]()
+        return [*(f.result() for f in futures), last]
 
     def __enter__(self) -> CacheServiceClient:
         return self
@@ -236,6 +311,14 @@ class CacheServiceClient:
             try:
                 request = self.http.build_request(method, base + path, params=params, content=content, headers=headers)
                 response = self.http.send(request, stream=stream)
+            except httpx.PoolTimeout as exc:
+                # Our own pool is exhausted (responses left open, or more threads than connections): another
+                # replica would not help and the server is not to blame, so neither fail over nor retry.
+                raise StorageBackendError(
+                    f"no free connection in this client's pool of {self._max_connections} within {self.timeout:g} s "
+                    f"for {method} {path}: too many concurrent requests or streamed responses left open (close "
+                    "iter_bytes() iterators, or pass max_connections=...)"
+                ) from exc
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 failure, refused = exc, refused + 1
                 self._fail_over(index)
@@ -411,12 +494,21 @@ class CacheServiceClient:
     def store_data(self, cache_id: str, data_type: DataType, data_key: str, file_id: str,
                    content: bytes | Iterable[bytes], *, namespace: str | None = None) -> bool:
         """Upsert one child file; False when the entry does not exist (404). Streamed bodies are sent once."""
+        return self.post_data("store", cache_id, data_type, data_key, file_id, content, namespace=namespace)
+
+    def post_data(self, action: Literal["store", "update"], cache_id: str, data_type: DataType, data_key: str,
+                  file_id: str, content: bytes | Iterable[bytes], *, content_type: str | None = None,
+                  namespace: str | None = None) -> bool:
+        """``store`` (upsert) or ``update`` (only if that file exists) one child file; False on 404.
+
+        404 means no entry (both actions) or, for ``update``, no file of that data type under that name.
+        """
         if not self._chunked_uploads and not isinstance(content, (bytes, bytearray)):
             content = b"".join(content)
         replayable = isinstance(content, (bytes, bytearray))
         response = self.send(
-            "POST", f"{self._data(namespace, cache_id)}/store/{data_type}/{_path(data_key, file_id)}",
-            content=content, content_type=_CONTENT_TYPES[data_type], missing=(404,), retry=replayable,
+            "POST", f"{self._data(namespace, cache_id)}/{action}/{data_type}/{_path(data_key, file_id)}",
+            content=content, content_type=content_type or _CONTENT_TYPES[data_type], missing=(404,), retry=replayable,
         )
         return response is not None
 
@@ -462,6 +554,13 @@ class CacheServiceClient:
         response = self.send("DELETE", f"{self._data(namespace, cache_id)}/delete/{data_type}/{_path(data_key, file_id)}",
                              missing=(404,))
         return response is not None
+
+    def delete_data_types(self, cache_id: str, data_types: Iterable[DataType], data_key: str, file_id: str, *,
+                          namespace: str | None = None) -> list[bool]:
+        """Delete one child file in several data types at once (concurrent requests); which of them existed."""
+        return self.concurrently([
+            lambda t=t: self.delete_data(cache_id, t, data_key, file_id, namespace=namespace) for t in data_types
+        ])
 
     def delete_all_data(self, cache_id: str, data_key: str = "", *, namespace: str | None = None) -> int:
         """Delete every child file (under ``data_key``); returns how many. Memory/s3 storage modes only."""
@@ -525,20 +624,16 @@ class CacheServiceClient:
                 session, target = state.cache_key.split("/")[1::2]
                 found = self.create_entry(state.cache_key, {"session_id": session, "target_id": target,
                                                             "created_by": "perf_storage_nb"}, namespace=namespace)
-                state.kinds.clear()
-                state.complete = True  # a fresh entry holds no keys (see the class notes on racing processes)
+                state.reset(found, created=True)  # a fresh entry holds no keys (see the backend's notes on races)
             elif found is not None:
-                state.complete = False
-            state.cache_id = found
+                state.reset(found, created=False)
             return found
 
     def forget(self, state: TargetState, stale_id: str | None = None) -> None:
         """Drop a memoised cache_id (the entry was deleted, possibly by someone else)."""
         with state.lock:
             if stale_id is None or state.cache_id == stale_id:
-                state.cache_id = None
-                state.kinds.clear()
-                state.complete = False
+                state.reset(None, created=False)
 
     # ---- direct access (DESIGN.md §4) ---------------------------------------------------------------------
     def load(self, session_id: str, target_id: str, key: str, default: Any = None, *,
@@ -631,6 +726,49 @@ class CacheServiceClient:
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
+_URL_FORM = "http://host:port or https://host[:port][/path] (several: a list or comma-separated)"
+
+
+def _check_urls(url: str | Sequence[str], *, in_process_ok: bool) -> list[str]:
+    """Validate base URLs up front (scheme, host, port; no credentials); returns them without trailing '/'."""
+    items = url.split(",") if isinstance(url, str) else list(url) if isinstance(url, (list, tuple)) else [url]
+    urls: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise StorageConfigError(f"cache service URL must be a str like {_URL_FORM}, not {type(item).__name__}")
+        u = item.strip().rstrip("/")
+        if not u:
+            continue
+        try:
+            parsed = httpx.URL(u)
+            host, _port = parsed.host, parsed.port  # the port is parsed lazily: touch it to validate it
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            # httpx quotes the bad part, which may hold a password when the URL has credentials
+            detail = "" if "@" in u else f" {u!r} ({exc})"
+            raise StorageConfigError(f"invalid cache service URL{detail}; expected {_URL_FORM}") from None
+        if parsed.userinfo:
+            raise StorageConfigError(
+                f"cache service URL {_redact(parsed)!r} contains credentials; they would show in errors, reprs and "
+                "to_config(): pass the key as api_key=... (or env PERF_STORAGE_API_KEY) instead"
+            )
+        if parsed.scheme not in ("http", "https") or not host:
+            raise StorageConfigError(f"invalid cache service URL {u!r}: expected {_URL_FORM}")
+        if host == INPROCESS_URL.split("://", 1)[1] and not in_process_ok:
+            raise StorageConfigError(
+                f"{u!r} names an in-process cache service, which cannot be rebuilt from config or reached over the "
+                "network; use perf_storage_nb.server.client_cache_service() (or in_process_client()) instead"
+            )
+        urls.append(u)
+    if not urls:
+        raise StorageConfigError(f"no cache service URL given; expected {_URL_FORM}")
+    return urls
+
+
+def _redact(url: httpx.URL) -> str:
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://***@{url.host}{port}{url.path.rstrip('/')}"
+
+
 def check_namespace(namespace: object) -> str:
     """Return ``namespace`` if the server keeps it as-is (``[A-Za-z0-9_-]``, 1-128 chars), else raise."""
     if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):

@@ -7,9 +7,10 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .cache_client import DEFAULT_API_KEY_HEADER
-from .errors import StorageError
+from .errors import StorageConfigError, StorageError
 
 __all__ = ["main"]
 
@@ -21,8 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--mode", choices=["memory", "local_disk", "s3"], default="memory",
                        help="storage mode (memory: lost on exit; local_disk: files under --path; s3: moto or --s3-endpoint)")
     serve.add_argument("--port", type=int, default=10017, help="port on 127.0.0.1 (0 = any free port; default 10017)")
+    serve.add_argument("--api-key-file", default=None, metavar="PATH",
+                       help="read the API key clients must send from this file (default: env PERF_STORAGE_API_KEY, "
+                            "else a generated one)")
     serve.add_argument("--api-key", default=None,
-                       help="API key clients must send (default: env PERF_STORAGE_API_KEY, else a generated one)")
+                       help="the API key on the command line: visible to every user of this machine (ps); "
+                            "prefer env PERF_STORAGE_API_KEY or --api-key-file")
     serve.add_argument("--api-key-header", default=DEFAULT_API_KEY_HEADER, help="header name of the API key")
     serve.add_argument("--path", default=None, help="folder for --mode local_disk (default: a new temp folder)")
     serve.add_argument("--s3-endpoint", default=None, help="S3 endpoint for --mode s3 (default: start a local moto server)")
@@ -30,11 +35,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def api_key_from(args: argparse.Namespace) -> str | None:
+    """The server's API key: ``--api-key-file``, else ``--api-key`` (with a warning), else env; None = generate."""
+    if args.api_key_file and args.api_key:
+        raise StorageConfigError("give --api-key-file or --api-key, not both")
+    if args.api_key_file:
+        try:
+            key = Path(args.api_key_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise StorageConfigError(f"cannot read --api-key-file {args.api_key_file!r}: {exc.strerror}") from exc
+        if not key:
+            raise StorageConfigError(f"--api-key-file {args.api_key_file!r} is empty")
+        return key
+    if args.api_key:
+        print("perf-storage serve: warning: --api-key puts the key on the command line, where other users of this "
+              "machine can read it (ps, /proc); use env PERF_STORAGE_API_KEY or --api-key-file instead",
+              file=sys.stderr, flush=True)
+        return str(args.api_key)
+    return os.environ.get("PERF_STORAGE_API_KEY") or None
+
+
 def serve(args: argparse.Namespace) -> int:
     """Start the server, print how to use it, and run until Ctrl-C or SIGTERM."""
     from .server import CacheServer
 
-    api_key = args.api_key or os.environ.get("PERF_STORAGE_API_KEY") or None
+    try:
+        api_key = api_key_from(args)
+    except StorageError as exc:
+        print(f"perf-storage serve: {exc}", file=sys.stderr)
+        return 2
     server = CacheServer(mode=args.mode, port=args.port, api_key=api_key, api_key_header=args.api_key_header,
                          path=args.path, s3_endpoint=args.s3_endpoint, bucket=args.bucket)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly (finally below) when terminated

@@ -102,9 +102,8 @@ def client_cache_service(session_id: str = "test-session", target_id: str = "tes
     from .backends.cache_service import CacheServiceStorage
 
     client = in_process_client(app, namespace=namespace)
-    storage = CacheServiceStorage(session_id, target_id, namespace=namespace, client=client)
-    storage._owns_client = True  # closing the storage closes its private client
-    return storage
+    # closing the storage closes its private client (and with it the in-process service)
+    return CacheServiceStorage(session_id, target_id, namespace=namespace, client=client, owns_client=True)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -119,9 +118,14 @@ class _Process:
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.name = name
-        self.log = Path(tempfile.mkstemp(prefix=f"perf-storage-{name}-", suffix=".log")[1])
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        fd, log = tempfile.mkstemp(prefix=f"perf-storage-{name}-", suffix=".log")
+        self.log = Path(log)
+        try:
+            with os.fdopen(fd, "wb") as out:  # the child gets its own copy; ours is closed right after
+                self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        except BaseException:
+            self.log.unlink(missing_ok=True)
+            raise
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -194,9 +198,19 @@ class CacheServer:
                                   namespace=namespace, **options)
 
     def start(self) -> str:
-        """Start the server (and moto for s3) and wait until it answers; returns the URL."""
+        """Start the server (and moto for s3) and wait until it answers; returns the URL.
+
+        On any failure (not ready in time, a busy port, Ctrl-C) every process started here is stopped again.
+        """
         if self._server is not None and self._server.alive():
             return self.url
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FAST_API__AUTH__", "CACHE__SERVICE__"))}
         env.update({
             "FAST_API__AUTH__API_KEY__NAME": self.api_key_header,
@@ -212,22 +226,22 @@ class CacheServer:
         else:  # without these the service would silently fall back to s3 (see the API notes)
             for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_LAMBDA_FUNCTION_NAME"):
                 env.pop(k, None)
-        for attempt in range(3):
+        tries_left = 1 if self.requested_port else 3
+        while True:
             port = self.requested_port or free_port()
             argv = [sys.executable, "-m", "uvicorn", "perf_storage_nb.server:create_app", "--factory",
                     "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
             self.port = port
             self._server = _Process("uvicorn", argv, env)
+            tries_left -= 1
             try:
                 _wait_ready(self._server, self._healthy, self.startup_timeout, f"the cache service on {self.url}")
                 return self.url
             except StorageConnectionError:
                 # A free port can be taken between free_port() and uvicorn's bind: try another one.
-                if self.requested_port or attempt == 2:
-                    self.stop()
+                if not tries_left:
                     raise
                 self._server.stop()
-        return self.url
 
     def _s3_env(self) -> dict[str, str]:
         if self.s3_endpoint is None:

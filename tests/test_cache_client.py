@@ -294,3 +294,93 @@ def test_timeout_fails_over_to_the_next_url() -> None:
     c = CacheServiceClient("http://slow:1,http://fast:2", transport=httpx.MockTransport(handler))
     assert c.health() and seen == ["slow", "fast"] and c.url == "http://fast:2"
     assert c.health() and seen[-1] == "fast"
+
+
+# ---- review fixes: URLs, namespaces, client ownership, pooled connections ---------------------------------
+@pytest.mark.parametrize("url", ["http://127.0.0.1:notaport", ["http://127.0.0.1:1", None], "ftp://x", "http://", 5])
+def test_bad_urls_are_config_errors_naming_the_accepted_form(url: Any) -> None:
+    with pytest.raises(StorageConfigError, match=r"http://host:port"):
+        CacheServiceClient(url)
+
+
+@pytest.mark.parametrize("url", ["http://user:pw-s3cr3t@127.0.0.1:1", "http://a:1,https://user:pw-s3cr3t@b:2",
+                                 "http://user:pw-s3cr3t@host:notaport"])
+def test_credentials_in_urls_are_refused_and_never_shown(url: str) -> None:
+    with pytest.raises(StorageConfigError) as err:
+        CacheServiceStorage("s", "t", url=url)
+    assert "pw-s3cr3t" not in str(err.value) and "user" not in str(err.value)
+    if "notaport" not in url:
+        assert "api_key" in str(err.value)
+
+
+def test_storage_namespace_defaults_to_its_clients(cache_service_transport: httpx.BaseTransport) -> None:
+    c = CacheServiceClient(transport=cache_service_transport, namespace="ns-of-client")
+    s = CacheServiceStorage(fresh("ns"), "t", client=c)
+    assert s.namespace == "ns-of-client" and s.to_config()["namespace"] == "ns-of-client"
+    s.save("k", 1)
+    assert c.load(s.session_id, "t", "k") == 1  # the client's own namespace holds it
+    assert CacheServiceStorage("s", "t", url="http://127.0.0.1:1").namespace == "perf-results"
+    assert CacheServiceStorage("s", "t", client=c, namespace="other").namespace == "other"
+    c.close()
+
+
+def test_owns_client_decides_whether_close_closes_the_client(cache_service_transport: httpx.BaseTransport) -> None:
+    c = CacheServiceClient(transport=cache_service_transport)
+    CacheServiceStorage("s", "t", client=c).close()
+    assert not c.http.is_closed  # a client passed in is the caller's
+    CacheServiceStorage("s", "t", client=c, owns_client=True).close()
+    assert c.http.is_closed
+
+
+def test_in_process_config_cannot_be_rebuilt() -> None:
+    from perf_storage_nb import create_storage
+    from perf_storage_nb.server import client_cache_service
+
+    storage = client_cache_service(fresh("inproc"), "t")
+    config = storage.to_config()
+    with pytest.raises(StorageConfigError, match="in-process .*client_cache_service"):
+        create_storage(config)
+    storage.close()
+    assert storage.client.http.is_closed
+
+
+def test_abandoned_byte_iterators_return_their_connections(cache_server: Any) -> None:
+    client = cache_server.client(namespace="iter", max_connections=2, timeout=2)
+    storage = CacheServiceStorage(fresh("it"), "t", client=client)
+    blob = bytes(range(256)) * 64
+    try:
+        storage.save_bytes("blob.bin", blob)
+        for _ in range(6):  # three times the pool: never started, and half read, then dropped
+            storage.iter_bytes("blob.bin", 1024)
+            it = storage.iter_bytes("blob.bin", 1024)
+            assert len(next(it)) == 1024
+            del it
+        assert storage.load_bytes("blob.bin") == blob  # the pool still has connections
+        for _ in range(3):
+            with storage.iter_bytes("blob.bin", 1024) as it2:  # type: ignore[attr-defined]
+                next(it2)
+            it3 = storage.iter_bytes("blob.bin", 1024)
+            it3.close()  # type: ignore[attr-defined]
+            assert list(it3) == []
+        assert b"".join(storage.iter_bytes("blob.bin", 1000)) == blob
+    finally:
+        client.close()
+
+
+def test_pool_exhaustion_is_its_own_error_and_never_fails_over(cache_server: Any) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    client = CacheServiceClient(f"{cache_server.url},{dead}", api_key=cache_server.api_key, namespace="pool",
+                                max_connections=2, timeout=1)
+    storage = CacheServiceStorage(fresh("pool"), "t", client=client)
+    try:
+        storage.save_bytes("b.bin", b"x" * 5000)
+        held = [storage.iter_bytes("b.bin", 100) for _ in range(2)]  # both pooled connections in use
+        with pytest.raises(StorageBackendError, match="no free connection in this client's pool of 2") as err:
+            storage.load_bytes("b.bin")
+        assert not isinstance(err.value, StorageConnectionError)  # not "the server did not answer"
+        assert client.url == cache_server.url  # no fail-over to the other replica
+        for it in held:
+            it.close()  # type: ignore[attr-defined]
+        assert storage.load_bytes("b.bin") == b"x" * 5000
+    finally:
+        client.close()

@@ -11,6 +11,7 @@ import pytest
 
 from perf_storage_nb import (
     StorageBackendError,
+    StorageKeyError,
     StorageKindError,
     StorageNameError,
     StorageNotSupported,
@@ -64,29 +65,92 @@ def test_one_request_per_save_load_exists_in_steady_state(storage: CacheServiceS
         assert storage.exists(f"pages/p{i}.html")
         assert storage.load_string(f"pages/p{i}.html") == "<p>x</p>"
     assert len(count.take()) == 15
-    storage.save("docs/doc_0.json", {"again": True})  # overwrite, same kind
+    storage.save("docs/doc_0.json", {"again": True})  # overwrite, same kind: the verified 'update' route
+    assert len(count.take()) == 1
     assert storage.delete("docs/doc_1.json")
-    assert len(count.take()) == 2
+    assert len(count.take()) == 3  # every kind at once (concurrently): nothing survives in another kind
     # The original looked the entry up before every call: at least 2 requests per operation.
 
 
-def test_second_storage_on_an_existing_target_lists_once_then_one_request_per_save(storage: CacheServiceStorage) -> None:
+def test_second_storage_on_an_existing_target_lists_once_and_resaves_in_one_request(storage: CacheServiceStorage) -> None:
     storage.save("a", 1)
     other = CacheServiceStorage(storage.session_id, storage.target_id, namespace=storage.namespace,
-                                client=CacheServiceClient(storage.client.urls[0], transport=storage.client.http._transport,
-                                                          api_key=_key_of(storage)))
+                                client=second_client(storage))
     count = Counter(other.client)
     other.save("b", 2)
-    paths = count.take()  # hash lookup, storage mode (once per client), one listing, the store
-    assert [p.split()[0] for p in paths] == ["GET", "GET", "GET", "POST"] and paths[1] == "GET /server/storage/info"
-    for i in range(3):
+    paths = count.take()  # hash lookup, storage mode (once per client), one listing, the store, 2 other kinds
+    assert [p.split()[0] for p in paths] == ["GET", "GET", "GET", "POST", "DELETE", "DELETE"]
+    assert paths[1] == "GET /server/storage/info"
+    for i in range(3):  # new keys in an entry someone else created: store + drop the two other kinds
         other.save(f"c{i}", i)
+    assert len(count.take()) == 9
+    other.save("a", 5)  # listed as json: the 'update' route proves no other kind is there
+    assert [p.split("/data/")[1].split("/")[0] for p in count.take()] == ["update"]
+    other.save_string("a", "now text")  # a kind change: store, then drop json and binary at once
     assert len(count.take()) == 3
-    other.save_string("a", "now text")  # the listing told us 'a' is json: the old file is removed
-    assert len(count.take()) == 2
     assert storage.load_string("a") == "now text"
     with pytest.raises(StorageKindError, match="load_string"):
         storage.load("a")
+
+
+def second_client(storage: CacheServiceStorage) -> CacheServiceClient:
+    """Another client (own kind map, as another create_storage or process has) on the same server."""
+    return CacheServiceClient(storage.client.urls[0], transport=storage.client.http._transport, api_key=_key_of(storage),
+                              namespace=storage.namespace)
+
+
+def files_of(storage: CacheServiceStorage, key: str) -> list[str]:
+    """What the server holds for ``key`` (every data type), read with a raw listing."""
+    cache_id = storage.client.cache_id_for_key(storage.cache_key, namespace=storage.namespace)
+    files = storage.client.list_data(cache_id, namespace=storage.namespace) if cache_id else []
+    return sorted(f.data_type for f in files or [] if f.key == key)
+
+
+def test_two_clients_changing_kinds_keep_one_value_per_key(storage: CacheServiceStorage) -> None:
+    a = storage  # created the entry: its kind map is complete for its own keys
+    b = CacheServiceStorage(a.session_id, a.target_id, namespace=a.namespace, client=second_client(a))
+    a.save("k", {"v": 1})
+    b.save_string("k", "from b")  # b's store drops the json a wrote
+    assert files_of(a, "k") == ["string"]
+    a.save("k", {"v": 2})  # a's map still says json: the update route answers 404, so a stores and cleans up
+    assert files_of(a, "k") == ["json"]
+    assert b.load("k") == {"v": 2} and a.load_any("k") == {"v": 2}
+    with pytest.raises(StorageKindError):
+        b.load_string("k")
+    b.save_bytes("k", b"\x01")  # b now believes 'k' is json (it read it): store bytes, drop json and text
+    a.save_string("k", "from a")  # a believes json: store text, drop json and bytes
+    assert files_of(a, "k") == ["string"] and b.load_string("k") == "from a"
+    assert b.delete("k")  # b believes bytes: delete removes every kind anyway
+    assert files_of(a, "k") == [] and not a.exists("k") and a.load_any("k") is None
+    b.client.close()
+
+
+def test_delete_removes_every_kind_left_behind(storage: CacheServiceStorage) -> None:
+    storage.save("k", {"v": 1})
+    # another consumer of the service (not keeping our rule) writes the same name as text
+    storage.client.store_data(storage.cache_id, "string", "", "k", b"raw")  # type: ignore[arg-type]
+    assert files_of(storage, "k") == ["json", "string"]
+    assert storage.delete("k") and files_of(storage, "k") == []
+
+
+def test_a_write_during_a_listing_stays_in_the_kind_map(storage: CacheServiceStorage) -> None:
+    storage.save("seed", 1)  # the entry exists and this client created it
+    client, state = storage.client, storage._state
+    listed = client.list_data
+
+    def slow_list(*args: Any, **kwargs: Any) -> Any:
+        files = listed(*args, **kwargs)  # the listing is taken before 'late' exists ...
+        storage.save("late", {"x": 1})  # ... and 'late' is written before the listing is applied
+        return files
+
+    client.list_data = slow_list  # type: ignore[method-assign]
+    try:
+        assert storage.list_keys() == ["seed"]
+    finally:
+        del client.list_data
+    assert state.kinds.get("late") == "json"  # not dropped by the listing that missed it
+    storage.save_string("late", "text now")  # so the kind change still drops the json file
+    assert files_of(storage, "late") == ["string"]
 
 
 def _key_of(storage: CacheServiceStorage) -> str | None:
@@ -135,6 +199,15 @@ def test_json_scalars_are_wrapped_and_marker_dicts_survive(storage: CacheService
         assert storage.load("v") == value
 
 
+def test_resaving_edge_values_in_the_same_kind(storage: CacheServiceStorage) -> None:
+    # a re-save of a known kind takes the 'update' route, which refuses '' and fails on {}: never sent there
+    for save, load, value in ((storage.save, storage.load, {}), (storage.save_string, storage.load_string, ""),
+                              (storage.save_bytes, storage.load_bytes, b"")):
+        for _ in range(2):
+            save("edge", value)  # type: ignore[operator]
+            assert load("edge") == value  # type: ignore[operator]
+
+
 def test_bytes_that_look_like_the_empty_sentinel_round_trip(storage: CacheServiceStorage) -> None:
     for data in (b"", EMPTY_BYTES, EMPTY_BYTES + b"tail", EMPTY_BYTES[:-1]):
         storage.save_bytes("x.bin", data)
@@ -158,6 +231,20 @@ def test_large_bytes_stream_in_chunks(storage: CacheServiceStorage) -> None:
     storage.save("big/doc", {"a": 1})
     with pytest.raises(StorageKindError, match="load"):
         list(storage.iter_bytes("big/doc"))
+
+
+def test_iter_bytes_of_a_missing_or_other_kind_key_sends_no_request_twice(storage: CacheServiceStorage) -> None:
+    storage.save("doc", {"a": 1})
+    storage.client.storage_mode()  # asked once per client: not part of what is counted here
+    count = Counter(storage.client)
+    with pytest.raises(StorageKeyError):
+        storage.iter_bytes("nope.bin")
+    missing = count.take()
+    with pytest.raises(StorageKindError, match="load"):
+        storage.iter_bytes("doc")
+    other_kind = count.take()
+    for paths in (missing, other_kind):  # the streamed GET, then one look at the other kinds (a listing)
+        assert len(paths) == len(set(paths)) == 2 and paths[1].endswith("/data/list")
 
 
 def test_delete_target_leaves_nothing_behind(storage: CacheServiceStorage) -> None:

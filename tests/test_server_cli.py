@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import signal
@@ -136,3 +137,103 @@ def test_client_cache_service_is_in_process_and_isolated() -> None:
 def test_bad_mode_is_a_config_error() -> None:
     with pytest.raises(StorageConfigError, match="valid modes"):
         CacheServer(mode="sqlite")  # type: ignore[arg-type]
+
+
+# ---- review fixes: API key on the command line, fd and process leaks ---------------------------------------
+def _serve_args(*argv: str) -> argparse.Namespace:
+    from perf_storage_nb.cli import _parser
+
+    return _parser().parse_args(["serve", *argv])
+
+
+def test_api_key_flag_warns_that_it_is_visible_and_a_key_file_does_not(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from perf_storage_nb.cli import api_key_from
+
+    monkeypatch.setenv("PERF_STORAGE_API_KEY", "from-env")
+    assert api_key_from(_serve_args()) == "from-env"
+    assert api_key_from(_serve_args("--api-key", "on-the-line")) == "on-the-line"
+    err = capsys.readouterr().err
+    assert "other users" in err and "PERF_STORAGE_API_KEY" in err and "on-the-line" not in err
+    key_file = tmp_path / "key"
+    key_file.write_text("from-file\n")
+    assert api_key_from(_serve_args("--api-key-file", str(key_file))) == "from-file"
+    assert capsys.readouterr().err == ""
+    for argv in (["--api-key-file", str(tmp_path / "missing")], ["--api-key-file", str(key_file), "--api-key", "x"]):
+        with pytest.raises(StorageConfigError):
+            api_key_from(_serve_args(*argv))
+
+
+def test_serve_with_an_api_key_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("file-secret-key\n")
+    proc, lines = run_serve("--port", "0", "--api-key-file", str(key_file),
+                            env={k: "" for k in ("PERF_STORAGE_API_KEY",)})
+    try:
+        text = "\n".join(lines)
+        assert "file-secret-key" not in text and "file-secret-key" not in " ".join(proc.args)  # type: ignore[arg-type]
+        url = re.search(r"PERF_STORAGE_URL=(\S+)", text).group(1)  # type: ignore[union-attr]
+        storage = CacheServiceStorage("cli", "t", url=url, api_key="file-secret-key")
+        storage.save("k", 1)
+        assert storage.load("k") == 1
+        storage.close()
+    finally:
+        stop(proc)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open fds in /proc")
+def test_process_helper_keeps_no_fd_open() -> None:
+    from perf_storage_nb.server import _Process
+
+    before = _open_fds()
+    for _ in range(5):
+        proc = _Process("noop", [sys.executable, "-c", "pass"], dict(os.environ))
+        proc.proc.wait(30)
+        proc.stop()
+        assert not proc.log.exists()
+    assert _open_fds() == before
+
+
+class _Recorded:
+    """Every _Process the server starts during a test (to check none is left running)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import perf_storage_nb.server as server_module
+
+        self.started: list[server_module._Process] = []
+        recorder = self
+
+        class Recording(server_module._Process):
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+                recorder.started.append(self)
+
+        monkeypatch.setattr(server_module, "_Process", Recording)
+
+
+def test_a_server_that_never_becomes_ready_leaves_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = _Recorded(monkeypatch)
+    server = CacheServer(mode="s3", startup_timeout=0)  # moto is started first and cannot be ready in 0 s
+    with pytest.raises(Exception, match="did not become ready"), server:
+        pass  # pragma: no cover - never entered
+    assert recorded.started and not any(p.alive() for p in recorded.started)
+    assert not server.alive() and server.s3_endpoint is None
+
+
+def test_ctrl_c_while_starting_leaves_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import perf_storage_nb.server as server_module
+
+    recorded = _Recorded(monkeypatch)
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(server_module, "_wait_ready", interrupted)
+    with pytest.raises(KeyboardInterrupt), CacheServer(mode="memory"):
+        pass  # pragma: no cover - never entered
+    assert len(recorded.started) == 1 and not recorded.started[0].alive()

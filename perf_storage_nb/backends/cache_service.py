@@ -12,16 +12,34 @@ last segment) on the json / string / binary routes.
   wrapped as ``{"__psnb_value__": value}`` because the server only accepts objects.
 * The empty string is sent as the JSON literal ``""`` and empty bytes as a fixed sentinel, because the
   server rejects empty bodies; bytes that happen to start with the sentinel get it prefixed once more.
-* The cache_id is resolved once and memoised on the shared client: one request per save/load/exists in
-  steady state. A per-target kind map (filled by this process's writes, or by one listing) keeps one value
-  per key across kinds without an extra request per save.
+* The cache_id is resolved once and memoised on the shared client; reads never create entries.
+
+One value per key. The server keeps ``k.json``, ``k.txt`` and ``k.bin`` as separate files and has no
+conditional or atomic multi-file write, and several clients (the factory builds one per ``create_storage``,
+other processes have their own) may write one target. Each client keeps a per-target kind map, but only as a
+*hint*; a save relies on it only where that is safe:
+
+* the map says the key holds the kind being saved -> ``POST .../update/{type}/...`` (1 request). The server
+  writes only if that very file exists, so the key held this kind and, as every save keeps the rule, no other;
+  a 404 (someone changed or deleted the key) falls through to the next case;
+* otherwise -> ``store``, then DELETE the two other kinds concurrently (3 requests, 2 round trips);
+* except a key missing from the map of an entry *this client created* (a new key in a new target, the
+  common first run) -> ``store`` alone (1 request).
+
+So a single writer stays at one request per save, load and exists (a test counts them), and a key changed by
+another client is cleaned up by the next save or delete of any client. ``delete`` removes every kind at once
+(3 concurrent requests). The cost of the trade-off: the creating client takes "not in my map" as "absent";
+if another client writes a key in kind A after the entry was created and the creator then saves that key for
+the first time in kind B, both files remain until a ``delete``. Truly simultaneous saves of one key in two
+kinds may also leave both (never neither, except when both callers also delete). An entry found on the server
+(not created here) is listed once (memory/s3 modes) so re-saves of its existing keys take the update path.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, ClassVar, Literal, Self
 
 import httpx
 
@@ -32,20 +50,22 @@ from ..cache_client import (
     DEFAULT_API_KEY_HEADER,
     DEFAULT_NAMESPACE,
     CacheServiceClient,
+    DataFile,
     TargetState,
     check_namespace,
 )
 from ..cache_keys import encode_segment, key_hash, split_key
 from ..codec import KINDS, Kind
 from ..errors import StorageBackendError, StorageKeyError, StorageKindError
-from ..names import check_key
 
-__all__ = ["EMPTY_BYTES", "VALUE_MARKER", "CacheServiceStorage"]
+__all__ = ["EMPTY_BYTES", "VALUE_MARKER", "CacheServiceStorage", "ResponseChunks"]
 
 VALUE_MARKER = "__psnb_value__"
 _WRAP_HEAD = b'{"' + VALUE_MARKER.encode() + b'":'
 #: what empty bytes are stored as (the server answers 400 to an empty body)
 EMPTY_BYTES = b"\x00perf_storage_nb:empty-bytes:7f3a9c1e\x00"
+#: what an operation on a memoised cache_id answers when the entry is gone (see ``_on_entry``)
+_STALE: Any = object()
 
 
 class CacheServiceStorage(BaseStorage):
@@ -66,18 +86,22 @@ class CacheServiceStorage(BaseStorage):
         *,
         url: str | None = None,
         api_key: str | None = None,
-        namespace: str = DEFAULT_NAMESPACE,
+        namespace: str | None = None,
         timeout: float = 30.0,
         retries: int = 3,
         api_key_header: str = DEFAULT_API_KEY_HEADER,
         client: CacheServiceClient | None = None,
+        owns_client: bool | None = None,
     ) -> None:
         super().__init__(session_id, target_id)
-        self._namespace = check_namespace(namespace)
-        self._owns_client = client is None
+        built = client is None
         if client is None:
-            client = CacheServiceClient(url, api_key=api_key, namespace=namespace, timeout=timeout,
+            ns = DEFAULT_NAMESPACE if namespace is None else namespace
+            client = CacheServiceClient(url, api_key=api_key, namespace=ns, timeout=timeout,
                                         retries=retries, api_key_header=api_key_header)
+        self._namespace = check_namespace(client.namespace if namespace is None else namespace)
+        #: close() closes the client: by default only one this storage built itself (siblings share it)
+        self._owns_client = built if owns_client is None else owns_client
         self._client = client
         self._state: TargetState = client.target_state(session_id, target_id, self._namespace)
 
@@ -103,7 +127,12 @@ class CacheServiceStorage(BaseStorage):
         return self._client.resolve(self._state, create=False, namespace=self._namespace)
 
     def to_config(self) -> dict[str, Any]:
-        """Config dict without the API key (it comes from ``PERF_STORAGE_API_KEY`` or the caller)."""
+        """Config dict without the API key (it comes from ``PERF_STORAGE_API_KEY`` or the caller).
+
+        A storage on an in-process service (:func:`~perf_storage_nb.server.client_cache_service`) gives
+        ``url="http://cache-service.inprocess"``: that service lives only inside its client, so building a
+        storage from this config raises StorageConfigError instead of returning one that cannot connect.
+        """
         c = self._client
         return {"backend": "cache_service", "session_id": self.session_id, "target_id": self.target_id,
                 "url": ",".join(c.urls), "namespace": self._namespace, "timeout": c.timeout,
@@ -125,36 +154,49 @@ class CacheServiceStorage(BaseStorage):
     def _entry(self, create: bool) -> str | None:
         return self._client.resolve(self._state, create=create, namespace=self._namespace)
 
-    def _forget(self, stale: str) -> None:
-        self._client.forget(self._state, stale)
+    def _on_entry(self, create: bool, op: Callable[[str], Any]) -> Any:
+        """``op(cache_id)``, run again on a re-resolved entry if it answers _STALE; None when there is no entry.
 
-    def _known_kinds(self, key: str, cache_id: str) -> set[Kind] | None:
-        """Kinds ``key`` may hold on the server (set() when surely absent); None when unknowable cheaply."""
+        Another storage or process may delete the target (and someone may recreate it) at any time: the
+        memoised cache_id then answers 404, which is noticed here, once, instead of in every primitive.
+        """
+        for _attempt in range(2):
+            cache_id = self._entry(create)
+            if cache_id is None:
+                return None
+            result = op(cache_id)
+            if result is not _STALE:
+                return result
+            self._client.forget(self._state, cache_id)
+        if create:
+            raise StorageBackendError(f"could not write to {self.describe()}: its entry keeps disappearing")
+        return None
+
+    def _is_stale(self, cache_id: str) -> bool:
+        """True when the target's entry no longer has ``cache_id`` (deleted, or replaced by someone else)."""
+        return self._client.cache_id_for_key(self._state.cache_key, namespace=self._namespace) != cache_id
+
+    def _learn_kinds(self, cache_id: str) -> None:
+        """Fill the kind map of an entry we did not create from one listing (once; memory/s3 modes only)."""
         state = self._state
-        kind = state.kinds.get(key)
-        if kind is not None:
-            return {kind}
-        if state.complete:
-            return set()
-        if not self._client.can_list():
-            return None
-        with state.lock:
-            if not state.complete and state.cache_id == cache_id:
-                files = self._client.list_data(cache_id, namespace=self._namespace) or []
-                found: dict[str, set[Kind]] = {}
-                for f in files:
-                    k, fk = f.key, f.kind
-                    if k is not None and fk is not None:
-                        found.setdefault(k, set()).add(fk)
-                for k, kinds in found.items():
-                    state.kinds.setdefault(k, next(iter(kinds)))
-                state.complete = True
-                return found.get(key, set())
-        kind = state.kinds.get(key)
-        return {kind} if kind is not None else set()
+        if state.listed or not self._client.can_list():
+            return
+        with state.lock:  # concurrent first saves (save_many) wait for one listing instead of sending eight
+            if state.listed:
+                return
+            since = state.begin()
+            files = self._client.list_data(cache_id, namespace=self._namespace)
+            if files is not None:
+                state.observed_all(_kinds_of(files), since, cache_id)
 
-    def _probe(self, key: str, missed: Kind, cache_id: str) -> tuple[Kind | None, bool]:
-        """After a GET miss on ``missed``: ``(kind the key holds or None, entry is stale)``.
+    def _drop_other_kinds(self, cache_id: str, name: tuple[str, str], kind: Kind | None) -> list[bool]:
+        """Delete a key (``split_key`` name) in every kind but ``kind``, concurrently; which of them existed."""
+        data_key, file_id = name
+        types = [DATA_TYPE[k] for k in KINDS if k != kind]
+        return self._client.delete_data_types(cache_id, types, data_key, file_id, namespace=self._namespace)
+
+    def _probe(self, key: str, missed: Kind, cache_id: str) -> Kind | None | object:
+        """After a GET miss on ``missed``: the kind the key holds, None when absent, _STALE for a stale entry.
 
         The server answers 404 to a GET of an *empty* string file, so finding ``missed`` itself here means
         the value is empty.
@@ -164,63 +206,79 @@ class CacheServiceStorage(BaseStorage):
         if client.can_list():
             files = client.list_data(cache_id, data_key, recursive=False, namespace=self._namespace)
             if files is None:
-                return None, True
+                return _STALE
             kinds = {f.kind for f in files if f.file_id == file_id and f.data_key == data_key and f.kind}
-            if missed in kinds:
-                return missed, False
-            return next(iter(sorted(kinds)), None), False
-        if client.cache_id_for_key(self._state.cache_key, namespace=self._namespace) != cache_id:
-            return None, True
+            return missed if missed in kinds else next(iter(sorted(kinds)), None)
+        if self._is_stale(cache_id):
+            return _STALE
         for kind in (missed, *(k for k in KINDS if k != missed)):
             if client.data_exists(cache_id, DATA_TYPE[kind], data_key, file_id, namespace=self._namespace):
-                return kind, False
-        return None, False
+                return kind
+        return None
+
+    def _post(self, action: Literal["store", "update"], cache_id: str, kind: Kind, name: tuple[str, str], body: Any,
+              content_type: str) -> bool:
+        """``store`` or ``update`` one child file; False on 404 (no such file for update, or no entry)."""
+        data_key, file_id = name
+        return self._client.post_data(action, cache_id, DATA_TYPE[kind], data_key, file_id, body,
+                                      content_type=content_type, namespace=self._namespace)
 
     # ---- primitives -----------------------------------------------------------------------------------------
     def _write(self, key: str, kind: Kind, payload: bytes) -> None:
-        data_key, file_id = split_key(key)
         body, content_type = _encode_body(kind, payload)
-        for _attempt in range(2):
-            cache_id = self._entry(create=True)
-            assert cache_id is not None
-            before = self._known_kinds(key, cache_id)
-            stored = self._client.send(
-                "POST", f"/{self._namespace}/cache/{cache_id}/data/store/{DATA_TYPE[kind]}/{_join(data_key, file_id)}",
-                content=body, content_type=content_type, missing=(404,),
-            )
-            if stored is not None:
-                break
-            self._forget(cache_id)  # the entry was deleted (by another storage or process): recreate it
-        else:
-            raise StorageBackendError(f"could not store {key!r} in {self.describe()}: the entry keeps disappearing")
-        others = (set(KINDS) if before is None else before) - {kind}
-        for other in sorted(others):  # one value per key: drop what the key held in another kind
-            self._client.delete_data(cache_id, DATA_TYPE[other], data_key, file_id, namespace=self._namespace)
-        self._state.kinds[key] = kind
+        # The update route refuses empty text (ours is the JSON literal '""') and answers 500 to the JSON object
+        # '{}' (the server turns it into None): those two always take the store route.
+        updatable = not ((kind == "text" and not payload) or (kind == "json" and body == b"{}"))
+        name = split_key(key)  # an over-long name is refused before any request
+        self._on_entry(True, lambda cache_id: self._store(cache_id, key, name, kind, body, content_type, updatable))
+
+    def _store(self, cache_id: str, key: str, name: tuple[str, str], kind: Kind, body: Any, content_type: str,
+               updatable: bool) -> Any:
+        """One save on ``cache_id`` keeping one value per key (see the module notes); _STALE if the entry is gone."""
+        state = self._state
+        known = state.kinds.get(key)
+        if known is None and not state.created:
+            self._learn_kinds(cache_id)
+            known = state.kinds.get(key)
+        if known == kind and updatable and self._post("update", cache_id, kind, name, body, content_type):
+            # 'update' only writes a file that exists: the key held this very kind, so no other kind is there.
+            state.wrote(key, kind)
+            return None
+        if not self._post("store", cache_id, kind, name, body, content_type):
+            return _STALE
+        # A key absent from the map of an entry this client created is taken to be absent (the one-request
+        # steady state); anything else may have been written in another kind by someone else: drop it.
+        if known is not None or not state.created:
+            self._drop_other_kinds(cache_id, name, kind)
+        state.wrote(key, kind)
+        return None
 
     def _read(self, key: str, hint: Kind) -> tuple[Kind, bytes] | None:
         data_key, file_id = split_key(key)
-        for _attempt in range(2):
-            cache_id = self._entry(create=False)
-            if cache_id is None:
-                return None
-            body = self._client.retrieve_data(cache_id, DATA_TYPE[hint], data_key, file_id, namespace=self._namespace)
+        client, state, ns = self._client, self._state, self._namespace
+
+        def read(cache_id: str) -> Any:
+            since = state.begin()
+            body = client.retrieve_data(cache_id, DATA_TYPE[hint], data_key, file_id, namespace=ns)
             if body is not None:
-                self._state.kinds[key] = hint
+                state.observed(key, hint, since)
                 return hint, _decode_body(hint, body)
-            other, stale = self._probe(key, hint, cache_id)
-            if stale:
-                self._forget(cache_id)
-                continue
+            other = self._probe(key, hint, cache_id)
+            if other is _STALE:
+                return other
+            state.observed(key, other, since)  # type: ignore[arg-type]
             if other is None:
-                self._state.kinds.pop(key, None)
                 return None
-            self._state.kinds[key] = other
             if other == hint:
                 return hint, b""  # an empty string file (the server's GET says 404 for it)
-            body = self._client.retrieve_data(cache_id, DATA_TYPE[other], data_key, file_id, namespace=self._namespace)
-            return None if body is None else (other, _decode_body(other, body))
-        return None
+            body = client.retrieve_data(cache_id, DATA_TYPE[other], data_key, file_id, namespace=ns)  # type: ignore[index]
+            return None if body is None else (other, _decode_body(other, body))  # type: ignore[arg-type]
+
+        return self._on_entry(False, read)
+
+    def _kind_hint(self, key: str) -> Kind:
+        """The kind this client last saw ``key`` hold (json when unknown): load_any then reads once."""
+        return self._state.kinds.get(key, "json")
 
     def _decode_json(self, payload: bytes) -> Any:
         value = json.loads(payload)
@@ -228,88 +286,63 @@ class CacheServiceStorage(BaseStorage):
             return value[VALUE_MARKER]
         return value
 
-    def load_any(self, key: str, default: Any = None) -> Any:
-        """Load a key whatever its kind (JSON value, str or bytes); one request when its kind is known."""
-        key = check_key(key)
-        got = self._read(key, self._state.kinds.get(key, "json"))
-        if got is None:
-            return default
-        kind, payload = got
-        if kind == "json":
-            return self._decode_json(payload)
-        return codec.decode_text(payload) if kind == "text" else payload
-
     def _exists(self, key: str) -> bool:
         data_key, file_id = split_key(key)
-        for _attempt in range(2):
-            cache_id = self._entry(create=False)
-            if cache_id is None:
-                return False
-            kind = self._state.kinds.get(key, "json")
+        state = self._state
+
+        def exists(cache_id: str) -> Any:
+            since = state.begin()
+            kind = self._kind_hint(key)
             if self._client.data_exists(cache_id, DATA_TYPE[kind], data_key, file_id, namespace=self._namespace):
                 return True
-            other, stale = self._probe(key, kind, cache_id)
-            if stale:
-                self._forget(cache_id)
-                continue
-            if other is not None:
-                self._state.kinds[key] = other
+            other = self._probe(key, kind, cache_id)
+            if other is _STALE:
+                return other
+            state.observed(key, other, since)  # type: ignore[arg-type]
             return other is not None
-        return False
+
+        return bool(self._on_entry(False, exists))
 
     def _remove(self, key: str) -> bool:
-        data_key, file_id = split_key(key)
-        for _attempt in range(2):
-            cache_id = self._entry(create=False)
-            if cache_id is None:
-                return False
-            known = self._state.kinds.pop(key, None)
-            if known is not None and self._client.delete_data(cache_id, DATA_TYPE[known], data_key, file_id,
-                                                              namespace=self._namespace):
-                return True
-            if self._client.can_list():
-                files = self._client.list_data(cache_id, data_key, recursive=False, namespace=self._namespace)
-                if files is None:
-                    self._forget(cache_id)
-                    continue
-                kinds = [f.kind for f in files if f.file_id == file_id and f.data_key == data_key and f.kind]
-            else:
-                kinds = [k for k in KINDS if k != known]
-            deleted = [self._client.delete_data(cache_id, DATA_TYPE[k], data_key, file_id, namespace=self._namespace)
-                       for k in kinds]
-            return any(deleted)
-        return False
+        name = split_key(key)
+
+        def remove(cache_id: str) -> Any:
+            # Every kind, at once: a key must not survive in a kind some other client wrote.
+            deleted = any(self._drop_other_kinds(cache_id, name, None))
+            if not deleted and self._is_stale(cache_id):
+                return _STALE
+            self._state.wrote(key, None)
+            return deleted
+
+        return bool(self._on_entry(False, remove))
 
     def _iter_keys(self, prefix: str) -> Iterable[str]:
         folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         data_key = "/".join(encode_segment(s) for s in folder.split("/")) if folder else ""
-        for _attempt in range(2):
-            cache_id = self._entry(create=False)
-            if cache_id is None:
-                return []
+        state = self._state
+
+        def keys(cache_id: str) -> Any:
+            since = state.begin()
             files = self._client.list_data(cache_id, data_key, namespace=self._namespace)
             if files is None:
-                self._forget(cache_id)
-                continue
-            keys: dict[str, Kind] = {}
-            for f in files:
-                k, kind = f.key, f.kind
-                if k is not None and kind is not None:
-                    keys[k] = kind
+                return _STALE
+            found = _kinds_of(files)
             if not folder:
-                self._state.kinds.clear()
-                self._state.complete = True
-            self._state.kinds.update(keys)
-            return list(keys)
-        return []
+                state.observed_all(found, since, cache_id)
+            else:
+                for k, kind in found.items():
+                    state.observed(k, kind, since)
+            return list(found)
+
+        return self._on_entry(False, keys) or []
 
     def _stat(self, key: str) -> KeyInfo | None:
-        got = self._read(key, self._state.kinds.get(key, "json"))
+        got = self._read(key, self._kind_hint(key))
         if got is None:
             return None
         kind, payload = got
         if kind == "json":
-            payload = codec.encode_json(self._decode_json(payload))
+            payload = codec.encode_json(self._decode(key, "json", payload))
         return KeyInfo(key, kind, len(payload), codec.content_hash(kind, payload), None)
 
     def _list_sessions(self) -> Iterable[str]:
@@ -323,36 +356,47 @@ class CacheServiceStorage(BaseStorage):
 
     # ---- streaming ------------------------------------------------------------------------------------------
     def _write_stream(self, key: str, chunks: Iterable[bytes]) -> int:
-        data_key, file_id = split_key(key)
-        cache_id = self._entry(create=True)
-        assert cache_id is not None
-        before = self._known_kinds(key, cache_id)
+        name = split_key(key)
         counter = _Counter(chunks)
-        stored = self._client.store_data(cache_id, "binary", data_key, file_id, counter, namespace=self._namespace)
-        if not stored:
-            self._forget(cache_id)
-            raise StorageBackendError(f"could not stream {key!r} into {self.describe()}: the entry was deleted meanwhile; nothing stored")
-        for other in sorted((set(KINDS) if before is None else before) - {"bytes"}):
-            self._client.delete_data(cache_id, DATA_TYPE[other], data_key, file_id, namespace=self._namespace)
-        self._state.kinds[key] = "bytes"
-        return counter.count
+        state = self._state
+
+        def store(cache_id: str) -> Any:
+            known = state.kinds.get(key)
+            # A streamed body cannot be sent twice, so no 'update' attempt: store, then drop other kinds.
+            if not self._post("store", cache_id, "bytes", name, counter, "application/octet-stream"):
+                self._client.forget(state, cache_id)
+                raise StorageBackendError(
+                    f"could not stream {key!r} into {self.describe()}: the entry was deleted meanwhile; nothing stored"
+                )
+            if known is not None or not state.created:
+                self._drop_other_kinds(cache_id, name, "bytes")
+            state.wrote(key, "bytes")
+            return counter.count
+
+        return int(self._on_entry(True, store))
 
     def _read_stream(self, key: str, chunk_size: int) -> Iterator[bytes]:
         data_key, file_id = split_key(key)
-        cache_id = self._entry(create=False)
-        response = None
-        if cache_id is not None:
-            response = self._client.send("GET", f"/{self._namespace}/cache/{cache_id}/data/binary/{_join(data_key, file_id)}",
-                                         missing=(404,), stream=True)
-        if response is None:
-            got = self._read(key, "bytes") if cache_id is not None else None
-            if got is not None and got[0] != "bytes":
-                raise StorageKindError(key, got[0], "bytes")
-            if got is None:
-                raise StorageKeyError(f"no key {key!r} in {self.describe()}")
-            data = got[1]
-            return (data[i : i + chunk_size] for i in range(0, len(data), chunk_size))
-        return _iter_response(response, chunk_size)
+        route = f"/{self._namespace}/cache/{{}}/data/binary/{_join(data_key, file_id)}"
+
+        def open_stream(cache_id: str) -> Any:
+            response = self._client.send("GET", route.format(cache_id), missing=(404,), stream=True)
+            if response is not None:
+                return ResponseChunks(response, chunk_size)
+            kind = self._probe(key, "bytes", cache_id)  # not the same GET again: look at the other kinds
+            if kind is _STALE or kind is None:
+                return kind
+            if kind != "bytes":
+                raise StorageKindError(key, kind, "bytes")  # type: ignore[arg-type]
+            # written between our GET and the probe: read it whole (rare)
+            body = self._client.retrieve_data(cache_id, "binary", data_key, file_id, namespace=self._namespace)
+            data = b"" if body is None else _decode_body("bytes", body)
+            return iter([data[i : i + chunk_size] for i in range(0, len(data), chunk_size)])
+
+        chunks = self._on_entry(False, open_stream)
+        if chunks is None:
+            raise StorageKeyError(f"no key {key!r} in {self.describe()}")
+        return chunks  # type: ignore[no-any-return]
 
     # ---- whole target -----------------------------------------------------------------------------------------
     def delete_target(self) -> int:
@@ -437,20 +481,74 @@ class _Counter:
                 yield chunk
 
 
-def _iter_response(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
-    try:
+def _kinds_of(files: Iterable[DataFile]) -> dict[str, Kind]:
+    """Our keys and kinds in a listing (names we could not have written are skipped)."""
+    found: dict[str, Kind] = {}
+    for f in files:
+        k, kind = f.key, f.kind
+        if k is not None and kind is not None:
+            found[k] = kind
+    return found
+
+
+class ResponseChunks(Iterator[bytes]):
+    """The chunks of one streamed binary value; closing it frees the pooled connection.
+
+    Closed when exhausted, on ``close()``, on leaving a ``with`` block, and when garbage-collected: an
+    abandoned iterator must not keep one of the client's pooled connections checked out.
+    """
+
+    def __init__(self, response: httpx.Response, chunk_size: int) -> None:
+        self._response: httpx.Response | None = response
+        self._chunks = response.iter_bytes(chunk_size)
+        self._started = False
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._response is None:
+            raise StopIteration
+        try:
+            if not self._started:
+                self._started = True
+                head = self._head()
+                if head:
+                    return head
+            while True:
+                chunk = next(self._chunks)
+                if chunk:
+                    return chunk
+        except StopIteration:
+            self.close()
+            raise
+        except httpx.HTTPError as exc:
+            self.close()
+            raise StorageBackendError(f"streaming from the cache service failed: {type(exc).__name__}: {exc}") from exc
+
+    def _head(self) -> bytes:
+        """The first bytes, with the empty-bytes sentinel removed (it is never split across chunks here)."""
         head = b""
-        chunks = response.iter_bytes(chunk_size)
-        for chunk in chunks:
+        for chunk in self._chunks:
             head += chunk
             if len(head) >= len(EMPTY_BYTES):
                 break
-        if head.startswith(EMPTY_BYTES):
-            head = head[len(EMPTY_BYTES) :]
-        if head:
-            yield head
-        yield from chunks
-    except httpx.HTTPError as exc:
-        raise StorageBackendError(f"streaming from the cache service failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        response.close()
+        return head.removeprefix(EMPTY_BYTES)
+
+    def close(self) -> None:
+        """Release the connection (idempotent)."""
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001, S110 - nothing can be reported from a finalizer
+            pass
