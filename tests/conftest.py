@@ -29,7 +29,8 @@ def make_cache_service(request: pytest.FixtureRequest, tmp_path: Path, session: 
     from perf_storage_nb.backends.cache_service import CacheServiceStorage
     from perf_storage_nb.cache_client import CacheServiceClient
 
-    return CacheServiceStorage(session, target, client=CacheServiceClient(transport=request.getfixturevalue("cache_service_transport")))
+    client = CacheServiceClient(transport=request.getfixturevalue("cache_service_transport"))
+    return CacheServiceStorage(session, target, client=client, owns_client=True)
 
 
 def make_cache_service_http(request: pytest.FixtureRequest, tmp_path: Path, session: str, target: str) -> BaseStorage:

@@ -18,8 +18,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strict_equal import same
 
-from perf_storage_nb import BaseStorage, LocalStorage, StorageError, StorageNameError, StorageValueError
+from perf_storage_nb import (
+    BaseStorage,
+    LocalStorage,
+    StorageError,
+    StorageNameError,
+    StorageValueError,
+)
 from perf_storage_nb.codec import MAX_DEPTH
 from perf_storage_nb.names import ID_MAX, KEY_MAX
 
@@ -211,19 +218,6 @@ def as_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: as_json(v) for k, v in value.items()}
     return value
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality that also demands the same types all the way down (True != 1, 1.0 != 1, -0.0 != 0.0)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float):
-        return a == b and math.copysign(1, a) == math.copysign(1, b)
-    return bool(a == b)
 
 
 @FUZZ

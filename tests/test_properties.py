@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strict_equal import same
 
 from perf_storage_nb import BaseStorage, StorageNameError, StorageValueError
 from perf_storage_nb.names import KEY_MAX, check_id, check_key
@@ -30,19 +30,6 @@ json_values = st.recursive(
 
 # An oracle written independently of names.py: the documented key grammar.
 _KEY_GRAMMAR = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}(/[A-Za-z0-9_-][A-Za-z0-9._-]{0,99})*")
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality that also demands the same types (True != 1, 1.0 != 1) all the way down."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float):
-        return a == b and math.copysign(1, a) == math.copysign(1, b)
-    return bool(a == b)
 
 
 @PROFILE

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import itertools
 import re
 import socket
 from collections.abc import Callable, Iterable, Iterator
@@ -14,16 +13,21 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from perf_storage_nb import BaseStorage, LocalStorage, MemoryStorage, StorageConnectionError
+from perf_storage_nb import BaseStorage, MemoryStorage, StorageConnectionError
 from perf_storage_nb.notebook import browser as browser_mod
-from perf_storage_nb.notebook.browser import StorageBrowser, filter_keys, page_of, snapshot_html, var_name_for
+from perf_storage_nb.notebook.browser import (
+    StorageBrowser,
+    filter_keys,
+    page_of,
+    snapshot_html,
+    var_name_for,
+)
 
 PNG_1X1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 
 
-_ids = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -36,32 +40,8 @@ def cache_app() -> Any:
 
 @pytest.fixture(params=["memory", "local", "cache_service"])
 def backend_name(request: pytest.FixtureRequest) -> str:
-    """Every backend, the cache service included (this module adds it whether or not conftest does)."""
+    """Every backend (the in-process cache service; the uvicorn one adds nothing here); makers from conftest."""
     return str(request.param)
-
-
-@pytest.fixture
-def make_storage(backend_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., BaseStorage]]:
-    """``make_storage(session=..., target=...)`` on the parametrised backend; closed after the test."""
-    made: list[BaseStorage] = []
-    unique = f"b{next(_ids)}"
-
-    def make(session: str | None = None, target: str = "t1") -> BaseStorage:
-        session = session or unique
-        if backend_name == "cache_service":
-            from perf_storage_nb.server import client_cache_service
-
-            storage: BaseStorage = client_cache_service(session, target, app=request.getfixturevalue("cache_app"))
-        elif backend_name == "local":
-            storage = LocalStorage(session, target, root=tmp_path / "store")
-        else:
-            storage = MemoryStorage(session, target)
-        made.append(storage)
-        return storage
-
-    yield make
-    for storage in made:
-        storage.close()
 
 
 @pytest.fixture
