@@ -19,7 +19,7 @@ from typing import Any
 
 from perf_storage_nb import LocalStorage, MemoryStorage
 
-from .harness import Report, ops_per_second
+from .harness import Report, interleaved, ops_per_second
 
 SECTION = "core"
 N_KEYS = 1000  # keys cycled through by the save/load loops (so stores stay small and warm)
@@ -66,11 +66,12 @@ def bench_memory(report: Report, doc: dict[str, Any]) -> None:
         plain[key] = json.dumps(doc)
         storage.save(key, doc)
     nk_s, nk_p = cycling(keys), cycling(keys)
-    anchor = ops_per_second(lambda: plain.__setitem__(nk_p(), json.dumps(doc)), **kw)
-    ours = ops_per_second(lambda: storage.save(nk_s(), doc), **kw)
+    got = interleaved({"anchor": lambda: plain.__setitem__(nk_p(), json.dumps(doc)),
+                       "ours": lambda: storage.save(nk_s(), doc)}, **kw)
+    anchor, ours = got["anchor"], got["ours"]
     report.add(SECTION, "memory save 1KB json", ours, "ops/s", anchor_name="dict+json.dumps", anchor_value=anchor, aim=">=0.5x")
-    anchor = ops_per_second(lambda: json.loads(plain[nk_p()]), **kw)
-    ours = ops_per_second(lambda: storage.load(nk_s()), **kw)
+    got = interleaved({"anchor": lambda: json.loads(plain[nk_p()]), "ours": lambda: storage.load(nk_s())}, **kw)
+    anchor, ours = got["anchor"], got["ours"]
     report.add(SECTION, "memory load 1KB json", ours, "ops/s", anchor_name="dict+json.loads", anchor_value=anchor, aim=">=0.5x")
     anchor = ops_per_second(lambda: nk_p() in plain, **kw)
     ours = ops_per_second(lambda: storage.exists(nk_s()), **kw)
@@ -94,9 +95,12 @@ def bench_local(report: Report, doc: dict[str, Any], tmp: Path) -> None:
         storage.save(key, doc)
     nk_s, nk_p = cycling(keys), cycling(keys)
 
-    write = ops_per_second(lambda: atomic_write(folder, nk_p(), pretty()), **kw)
-    ours_save = ops_per_second(lambda: storage.save(nk_s(), doc), **kw)
-    write_compact = ops_per_second(lambda: atomic_write(folder, nk_p(), compact()), **kw)
+    saves = interleaved({
+        "anchor": lambda: atomic_write(folder, nk_p(), pretty()),
+        "ours": lambda: storage.save(nk_s(), doc),
+        "compact": lambda: atomic_write(folder, nk_p(), compact()),
+    }, **kw)
+    write, ours_save, write_compact = saves["anchor"], saves["ours"], saves["compact"]
     report.add(SECTION, "local save 1KB json", ours_save, "ops/s", anchor_name="tmp+os.replace, same indent=2 JSON",
                anchor_value=write, aim=">=0.8x")
     report.add(SECTION, "local save 1KB json", ours_save, "ops/s", anchor_name="tmp+os.replace, compact json.dumps",
@@ -106,8 +110,8 @@ def bench_local(report: Report, doc: dict[str, Any], tmp: Path) -> None:
         with open(os.path.join(folder, nk_p()), "rb") as fh:
             return json.loads(fh.read())
 
-    read = ops_per_second(plain_read, **kw)
-    ours_load = ops_per_second(lambda: storage.load(nk_s()), **kw)
+    loads = interleaved({"anchor": plain_read, "ours": lambda: storage.load(nk_s())}, **kw)
+    read, ours_load = loads["anchor"], loads["ours"]
     report.add(SECTION, "local load 1KB json", ours_load, "ops/s", anchor_name="open+read+json.loads", anchor_value=read, aim=">=0.8x")
 
     anchor = ops_per_second(lambda: os.path.isfile(os.path.join(folder, nk_p())), **kw)
@@ -129,8 +133,9 @@ def bench_local(report: Report, doc: dict[str, Any], tmp: Path) -> None:
         # Durable writes: the cost of fsync (file + folder) against the same anchor with fsync.
         durable = LocalStorage("bench", "durable", root=tmp / "ours", fsync=True)
         few = {"min_time": 0.2, "repeat": 3}
-        anchor = ops_per_second(lambda: atomic_write(folder, nk_p(), pretty(), fsync=True), **few)
-        ours = ops_per_second(lambda: durable.save(nk_s(), doc), **few)
+        durables = interleaved({"anchor": lambda: atomic_write(folder, nk_p(), pretty(), fsync=True),
+                                "ours": lambda: durable.save(nk_s(), doc)}, **few)
+        anchor, ours = durables["anchor"], durables["ours"]
         report.add(SECTION, "local save fsync=True", ours, "ops/s", anchor_name="tmp+fsync+os.replace", anchor_value=anchor,
                    note="ours also fsyncs the folder")
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Report", "Row", "ops_per_second"]
+__all__ = ["Report", "Row", "interleaved", "ops_per_second"]
 
 
 def ops_per_second(fn: Callable[[], Any], *, min_time: float = 0.2, repeat: int = 5, setup: Callable[[], Any] | None = None) -> float:
@@ -27,6 +27,19 @@ def ops_per_second(fn: Callable[[], Any], *, min_time: float = 0.2, repeat: int 
             if elapsed >= min_time:
                 break
         best = max(best, n / elapsed)
+    return best
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], *, min_time: float = 0.2, repeat: int = 5) -> dict[str, float]:
+    """Best ops/s of each function, measured in alternating rounds (ours, anchor, ours, ...).
+
+    Disk and CPU speed drift on a shared host; alternating rounds expose every contender to the same drift,
+    so the ratio stays meaningful even when the absolute figures move.
+    """
+    best = dict.fromkeys(fns, 0.0)
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            best[name] = max(best[name], ops_per_second(fn, min_time=min_time, repeat=1))
     return best
 
 
