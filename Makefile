@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 .PHONY: setup browser-deps tour test test-fast bench lab clean
 
 $(STAMP): pyproject.toml
-	@set -e; PY312=$$(scripts/find_python.sh); \
-	  if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$PY312"; $$PY312 -m venv $(VENV); fi
+	@set -e; if [ ! -x $(PY) ]; then \
+	  PY312=$$(scripts/find_python.sh); echo "creating $(VENV) with $$PY312"; \
+	  $$PY312 -m venv $(VENV) || { echo "error: '$$PY312 -m venv' failed; on Debian/Ubuntu install python3.12-venv" >&2; exit 1; }; \
+	fi
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[server,test,bench]'
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
