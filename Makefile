@@ -4,7 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: setup browser-deps tour test test-fast bench lab clean
+.PHONY: setup browser-deps tour test test-fast lint format bench lab clean
 
 $(STAMP): pyproject.toml
 	@set -e; if [ ! -x $(PY) ]; then \
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	  $$PY312 -m venv $(VENV) || { echo "error: '$$PY312 -m venv' failed; on Debian/Ubuntu install python3.12-venv" >&2; exit 1; }; \
 	fi
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[server,test,bench]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[server,test,bench,lint]'
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 setup: $(STAMP)
@@ -30,6 +30,16 @@ test: setup browser-deps
 
 test-fast: setup
 	$(PY) -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
+
+# ruff (lint + format check) on everything, mypy --strict on the package; zero findings.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 bench: setup
 	$(PY) -m benchmarks $(BENCH_ARGS)

@@ -49,8 +49,15 @@ def bench_local(report: Report) -> None:
             StorageBrowser(big).close()
 
         opened = best_ms(open_browser, repeat)
-        report.add(SECTION, f"open on a target of {n:,} keys (local)", opened, "ms", anchor_name="list_keys()",
-                   anchor_value=anchor, aim="< 1000 ms")
+        report.add(
+            SECTION,
+            f"open on a target of {n:,} keys (local)",
+            opened,
+            "ms",
+            anchor_name="list_keys()",
+            anchor_value=anchor,
+            aim="< 1000 ms",
+        )
 
         browser = StorageBrowser(big)
         targets = iter(["big2", "big"] * repeat)
@@ -61,8 +68,15 @@ def bench_local(report: Report) -> None:
                 raise RuntimeError("switching targets listed no keys")
 
         switched = best_ms(switch, repeat)
-        report.add(SECTION, f"switch target ({n:,} keys each, local)", switched, "ms", anchor_name="list_keys()",
-                   anchor_value=anchor, aim="< 1000 ms")
+        report.add(
+            SECTION,
+            f"switch target ({n:,} keys each, local)",
+            switched,
+            "ms",
+            anchor_name="list_keys()",
+            anchor_value=anchor,
+            aim="< 1000 ms",
+        )
         patterns = iter(["k00", "k01"] * repeat)
         filtered = best_ms(lambda: setattr(browser._filter, "value", next(patterns)), repeat)
         report.add(SECTION, f"filter keystroke over {n:,} keys", filtered, "ms", aim="< 100 ms")
@@ -85,8 +99,14 @@ def bench_scaling(report: Report) -> None:
             repeat = 3 if n < 100_000 else 2
             anchor = best_ms(storage.list_keys, repeat)
             opened = best_ms(lambda: StorageBrowser(storage).close(), repeat)  # noqa: B023 - called in this iteration
-            report.add(SECTION, f"scaling: open on {n:,} keys (local)", opened, "ms", anchor_name="list_keys()",
-                       anchor_value=anchor)
+            report.add(
+                SECTION,
+                f"scaling: open on {n:,} keys (local)",
+                opened,
+                "ms",
+                anchor_name="list_keys()",
+                anchor_value=anchor,
+            )
 
 
 def bench_cache_service(report: Report) -> None:

@@ -40,10 +40,10 @@ def _official_client(url: str, api_key: str) -> Any | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the official client's own FastAPI deprecation warnings
+            from mgraph_ai_service_cache_client.client.cache_client.Cache__Service__Client import Cache__Service__Client
             from mgraph_ai_service_cache_client.client.cache_service.register_cache_service import (
                 register_cache_service__remote,
             )
-            from mgraph_ai_service_cache_client.client.cache_client.Cache__Service__Client import Cache__Service__Client
     except ImportError:
         return None
     register_cache_service__remote(base_url=url, api_key_name="x-api-key", api_key_value=api_key)
@@ -89,20 +89,39 @@ def run(report: Report) -> None:
         }
         if official is not None:
             store, data = official.data_store(), official.data()
-            ops["save"]["official"] = lambda i: store.data__store_json__with__id_and_key(cache_id, ns, "L1", f"c{i}", DOC)
-            ops["load"]["official"] = lambda i: data.retrieve().data__json__with__id_and_key(cache_id, ns, "L1", f"c{i}")
+            ops["save"]["official"] = lambda i: store.data__store_json__with__id_and_key(
+                cache_id, ns, "L1", f"c{i}", DOC
+            )
+            ops["load"]["official"] = lambda i: data.retrieve().data__json__with__id_and_key(
+                cache_id, ns, "L1", f"c{i}"
+            )
             ops["exists"]["official"] = lambda i: data.exists().data__exists__with__id_and_key(
-                cache_id=cache_id, namespace=ns, data_type=data_type_json, data_key="L1", data_file_id=f"c{i}")
+                cache_id=cache_id, namespace=ns, data_type=data_type_json, data_key="L1", data_file_id=f"c{i}"
+            )
         for op, impls in ops.items():
             rates = dict.fromkeys(impls, 0.0)
             for r in range(rounds):  # interleaved rounds, best of each: drift on a shared host hits all alike
                 for name, fn in impls.items():
                     rates[name] = max(rates[name], _rate(lambda i, fn=fn, r=r: fn(r * n + i), n, 1))
-            report.add(SECTION, f"{op} 1KB json (ours)", rates["ours"], "ops/s", anchor_name="raw httpx",
-                       anchor_value=rates["raw"], aim=">= 0.95x")
+            report.add(
+                SECTION,
+                f"{op} 1KB json (ours)",
+                rates["ours"],
+                "ops/s",
+                anchor_name="raw httpx",
+                anchor_value=rates["raw"],
+                aim=">= 0.95x",
+            )
             if "official" in rates:
-                report.add(SECTION, f"{op} 1KB json (ours)", rates["ours"], "ops/s", anchor_name="official client",
-                           anchor_value=rates["official"], aim=">= 1.2x")
+                report.add(
+                    SECTION,
+                    f"{op} 1KB json (ours)",
+                    rates["ours"],
+                    "ops/s",
+                    anchor_name="official client",
+                    anchor_value=rates["official"],
+                    aim=">= 1.2x",
+                )
 
         # requests per operation: ours (counted) vs the original design (hash lookup before every call)
         sent = itertools.count()
@@ -114,16 +133,32 @@ def run(report: Report) -> None:
             ours.exists(f"L2/q{i}")
         per_op = (next(sent) - start - 1) / 150
         original = 2.0  # GET retrieve/hash/{h}/cache-id, then the operation itself (ensure_entry in v1)
-        report.add(SECTION, "HTTP requests per save/load/exists", per_op, "req/op", anchor_name="original design",
-                   anchor_value=original, aim="<= 0.5x")
+        report.add(
+            SECTION,
+            "HTTP requests per save/load/exists",
+            per_op,
+            "req/op",
+            anchor_name="original design",
+            anchor_value=original,
+            aim="<= 0.5x",
+        )
 
         def original_save(i: int) -> None:
             cid = ours.client.cache_id_for_key(ours.cache_key, namespace=ns)
-            raw.post(f"/{ns}/cache/{cid}/data/store/json/L3/x{i}", content=payload,
-                     headers={"content-type": "application/json"}).raise_for_status()
+            raw.post(
+                f"/{ns}/cache/{cid}/data/store/json/L3/x{i}",
+                content=payload,
+                headers={"content-type": "application/json"},
+            ).raise_for_status()
 
-        report.add(SECTION, "save 1KB json (ours)", _rate(lambda i: ours.save(f"L3/o{i}", DOC), n // 2, rounds), "ops/s",
-                   anchor_name="original design (lookup+op)", anchor_value=_rate(original_save, n // 2, rounds))
+        report.add(
+            SECTION,
+            "save 1KB json (ours)",
+            _rate(lambda i: ours.save(f"L3/o{i}", DOC), n // 2, rounds),
+            "ops/s",
+            anchor_name="original design (lookup+op)",
+            anchor_value=_rate(original_save, n // 2, rounds),
+        )
 
         # bulk
         docs = 200 if report.quick else 1000
@@ -139,8 +174,14 @@ def run(report: Report) -> None:
         for k, v in items.items():
             seq_target.save(k, v)
         seq_rate = docs / (time.perf_counter() - start_t)
-        report.add(SECTION, f"save_many {docs} docs (8 threads)", bulk_rate, "docs/s", anchor_name="sequential save loop",
-                   anchor_value=seq_rate)
+        report.add(
+            SECTION,
+            f"save_many {docs} docs (8 threads)",
+            bulk_rate,
+            "docs/s",
+            anchor_name="sequential save loop",
+            anchor_value=seq_rate,
+        )
         # list_keys: one data-list request plus decoding, vs the same raw request
         listed = ours.for_target("listing")
         n_list = 200 if report.quick else 1000
@@ -154,8 +195,14 @@ def run(report: Report) -> None:
             if len(listed.list_keys()) != n_list:
                 raise AssertionError("list_keys lost keys")
 
-        report.add(SECTION, f"list_keys of {n_list:,} keys (ours)", _rate(ours_list, 5, rounds), "ops/s",
-                   anchor_name="raw httpx data/list", anchor_value=_rate(raw_list, 5, rounds))
+        report.add(
+            SECTION,
+            f"list_keys of {n_list:,} keys (ours)",
+            _rate(ours_list, 5, rounds),
+            "ops/s",
+            anchor_name="raw httpx data/list",
+            anchor_value=_rate(raw_list, 5, rounds),
+        )
         _stream(report, ours.for_target("stream"))
         raw.close()
         ours.close()
@@ -177,6 +224,13 @@ def _stream(report: Report, storage: Any) -> None:
     tracemalloc.stop()
     if sent != received or sent != mb << 20:
         raise AssertionError(f"streamed {sent} bytes up and {received} down, expected {mb << 20}")
-    report.add(SECTION, f"stream {mb} MB up + down: peak client memory", peak / 2**20, "MB",
-               anchor_name="value size", anchor_value=float(mb), note=f"tracemalloc peak; {elapsed:.1f} s round trip")
+    report.add(
+        SECTION,
+        f"stream {mb} MB up + down: peak client memory",
+        peak / 2**20,
+        "MB",
+        anchor_name="value size",
+        anchor_value=float(mb),
+        note=f"tracemalloc peak; {elapsed:.1f} s round trip",
+    )
     storage.delete("big.bin")

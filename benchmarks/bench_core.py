@@ -66,13 +66,18 @@ def bench_memory(report: Report, doc: dict[str, Any]) -> None:
         plain[key] = json.dumps(doc)
         storage.save(key, doc)
     nk_s, nk_p = cycling(keys), cycling(keys)
-    got = interleaved({"anchor": lambda: plain.__setitem__(nk_p(), json.dumps(doc)),
-                       "ours": lambda: storage.save(nk_s(), doc)}, **kw)
+    got = interleaved(
+        {"anchor": lambda: plain.__setitem__(nk_p(), json.dumps(doc)), "ours": lambda: storage.save(nk_s(), doc)}, **kw
+    )
     anchor, ours = got["anchor"], got["ours"]
-    report.add(SECTION, "memory save 1KB json", ours, "ops/s", anchor_name="dict+json.dumps", anchor_value=anchor, aim=">=0.5x")
+    report.add(
+        SECTION, "memory save 1KB json", ours, "ops/s", anchor_name="dict+json.dumps", anchor_value=anchor, aim=">=0.5x"
+    )
     got = interleaved({"anchor": lambda: json.loads(plain[nk_p()]), "ours": lambda: storage.load(nk_s())}, **kw)
     anchor, ours = got["anchor"], got["ours"]
-    report.add(SECTION, "memory load 1KB json", ours, "ops/s", anchor_name="dict+json.loads", anchor_value=anchor, aim=">=0.5x")
+    report.add(
+        SECTION, "memory load 1KB json", ours, "ops/s", anchor_name="dict+json.loads", anchor_value=anchor, aim=">=0.5x"
+    )
     anchor = ops_per_second(lambda: nk_p() in plain, **kw)
     ours = ops_per_second(lambda: storage.exists(nk_s()), **kw)
     report.add(SECTION, "memory exists", ours, "ops/s", anchor_name="key in dict", anchor_value=anchor)
@@ -95,16 +100,33 @@ def bench_local(report: Report, doc: dict[str, Any], tmp: Path) -> None:
         storage.save(key, doc)
     nk_s, nk_p = cycling(keys), cycling(keys)
 
-    saves = interleaved({
-        "anchor": lambda: atomic_write(folder, nk_p(), pretty()),
-        "ours": lambda: storage.save(nk_s(), doc),
-        "compact": lambda: atomic_write(folder, nk_p(), compact()),
-    }, **kw)
+    saves = interleaved(
+        {
+            "anchor": lambda: atomic_write(folder, nk_p(), pretty()),
+            "ours": lambda: storage.save(nk_s(), doc),
+            "compact": lambda: atomic_write(folder, nk_p(), compact()),
+        },
+        **kw,
+    )
     write, ours_save, write_compact = saves["anchor"], saves["ours"], saves["compact"]
-    report.add(SECTION, "local save 1KB json", ours_save, "ops/s", anchor_name="tmp+os.replace, same indent=2 JSON",
-               anchor_value=write, aim=">=0.8x")
-    report.add(SECTION, "local save 1KB json", ours_save, "ops/s", anchor_name="tmp+os.replace, compact json.dumps",
-               anchor_value=write_compact, note="ours pretty-prints for humans (pure-Python indent encoder)")
+    report.add(
+        SECTION,
+        "local save 1KB json",
+        ours_save,
+        "ops/s",
+        anchor_name="tmp+os.replace, same indent=2 JSON",
+        anchor_value=write,
+        aim=">=0.8x",
+    )
+    report.add(
+        SECTION,
+        "local save 1KB json",
+        ours_save,
+        "ops/s",
+        anchor_name="tmp+os.replace, compact json.dumps",
+        anchor_value=write_compact,
+        note="ours pretty-prints for humans (pure-Python indent encoder)",
+    )
 
     def plain_read() -> Any:
         with open(os.path.join(folder, nk_p()), "rb") as fh:
@@ -112,7 +134,15 @@ def bench_local(report: Report, doc: dict[str, Any], tmp: Path) -> None:
 
     loads = interleaved({"anchor": plain_read, "ours": lambda: storage.load(nk_s())}, **kw)
     read, ours_load = loads["anchor"], loads["ours"]
-    report.add(SECTION, "local load 1KB json", ours_load, "ops/s", anchor_name="open+read+json.loads", anchor_value=read, aim=">=0.8x")
+    report.add(
+        SECTION,
+        "local load 1KB json",
+        ours_load,
+        "ops/s",
+        anchor_name="open+read+json.loads",
+        anchor_value=read,
+        aim=">=0.8x",
+    )
 
     anchor = ops_per_second(lambda: os.path.isfile(os.path.join(folder, nk_p())), **kw)
     ours = ops_per_second(lambda: storage.exists(nk_s()), **kw)
@@ -125,19 +155,41 @@ def bench_local(report: Report, doc: dict[str, Any], tmp: Path) -> None:
     else:
         with diskcache.Cache(str(tmp / "diskcache")) as cache:
             dset = ops_per_second(lambda: cache.set(nk_p(), doc), **kw)
-            report.add(SECTION, "local save 1KB json", ours_save, "ops/s", anchor_name="diskcache.set", anchor_value=dset, aim=">=1.0x")
+            report.add(
+                SECTION,
+                "local save 1KB json",
+                ours_save,
+                "ops/s",
+                anchor_name="diskcache.set",
+                anchor_value=dset,
+                aim=">=1.0x",
+            )
             dget = ops_per_second(lambda: cache.get(nk_p()), **kw)
-            report.add(SECTION, "local load 1KB json", ours_load, "ops/s", anchor_name="diskcache.get", anchor_value=dget)
+            report.add(
+                SECTION, "local load 1KB json", ours_load, "ops/s", anchor_name="diskcache.get", anchor_value=dget
+            )
 
     if not report.quick:
         # Durable writes: the cost of fsync (file + folder) against the same anchor with fsync.
         durable = LocalStorage("bench", "durable", root=tmp / "ours", fsync=True)
         few = {"min_time": 0.2, "repeat": 3}
-        durables = interleaved({"anchor": lambda: atomic_write(folder, nk_p(), pretty(), fsync=True),
-                                "ours": lambda: durable.save(nk_s(), doc)}, **few)
+        durables = interleaved(
+            {
+                "anchor": lambda: atomic_write(folder, nk_p(), pretty(), fsync=True),
+                "ours": lambda: durable.save(nk_s(), doc),
+            },
+            **few,
+        )
         anchor, ours = durables["anchor"], durables["ours"]
-        report.add(SECTION, "local save fsync=True", ours, "ops/s", anchor_name="tmp+fsync+os.replace", anchor_value=anchor,
-                   note="ours also fsyncs the folder")
+        report.add(
+            SECTION,
+            "local save fsync=True",
+            ours,
+            "ops/s",
+            anchor_name="tmp+fsync+os.replace",
+            anchor_value=anchor,
+            note="ours also fsyncs the folder",
+        )
 
 
 def fill_files(target_dir: Path, n: int, per_folder: int = 1000) -> list[str]:
@@ -186,20 +238,36 @@ def bench_listing(report: Report, tmp: Path) -> None:
         if got != sorted(keys):  # a benchmark that lists the wrong thing is worse than none
             raise AssertionError(f"list_keys returned {len(got)} keys, expected {n}")
         ours = best_time(storage.list_keys, repeat)
-        anchor = best_time(lambda: walk_sorted(str(root / "bench" / "list")), repeat)
+        anchor = best_time(lambda root=root: walk_sorted(str(root / "bench" / "list")), repeat)
         aim = "well under 1 s" if n == 100_000 else ""
-        report.add(SECTION, f"local list_keys {n:,} keys", ours * 1000, "ms", anchor_name="os.walk+sort", anchor_value=anchor * 1000,
-                   aim=aim, note="ratio = time: lower is better")
-        prefix = best_time(lambda: storage.list_keys("batch_000/"), repeat)
-        report.add(SECTION, f"local list_keys prefix of {n:,} keys", prefix * 1000, "ms", note="1,000 keys under the prefix")
+        report.add(
+            SECTION,
+            f"local list_keys {n:,} keys",
+            ours * 1000,
+            "ms",
+            anchor_name="os.walk+sort",
+            anchor_value=anchor * 1000,
+            aim=aim,
+            note="ratio = time: lower is better",
+        )
+        prefix = best_time(lambda storage=storage: storage.list_keys("batch_000/"), repeat)
+        report.add(
+            SECTION, f"local list_keys prefix of {n:,} keys", prefix * 1000, "ms", note="1,000 keys under the prefix"
+        )
 
         mem = MemoryStorage("bench", "list")
         for key in keys:
             mem.save_bytes(key, b"")
         plain = dict.fromkeys(keys, b"")
-        report.add(SECTION, f"memory list_keys {n:,} keys", best_time(mem.list_keys, repeat) * 1000, "ms",
-                   anchor_name="sorted(dict)", anchor_value=best_time(lambda: sorted(plain), repeat) * 1000,  # noqa: B023
-                   note="ratio = time: lower is better")
+        report.add(
+            SECTION,
+            f"memory list_keys {n:,} keys",
+            best_time(mem.list_keys, repeat) * 1000,
+            "ms",
+            anchor_name="sorted(dict)",
+            anchor_value=best_time(lambda: sorted(plain), repeat) * 1000,  # noqa: B023
+            note="ratio = time: lower is better",
+        )
 
 
 _STREAM_SCRIPT = textwrap.dedent(
@@ -231,14 +299,32 @@ _STREAM_SCRIPT = textwrap.dedent(
 def bench_streaming(report: Report, tmp: Path) -> None:
     """Peak client memory while streaming a large value through save_stream / iter_bytes (fresh subprocess)."""
     size = (50 if report.quick else 200) * (1 << 20)
-    out = subprocess.run([sys.executable, "-c", _STREAM_SCRIPT, str(size), str(tmp / "stream")],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _STREAM_SCRIPT, str(size), str(tmp / "stream")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     peak, rss_growth, t_write, t_read = (float(x) for x in out.stdout.split())
     mb = size / (1 << 20)
-    report.add(SECTION, f"local stream {mb:.0f} MB: peak traced memory", peak / (1 << 20), "MB", anchor_name="value size",
-               anchor_value=mb, note="tracemalloc peak; lower is better")
-    report.add(SECTION, f"local stream {mb:.0f} MB: RSS growth", rss_growth / (1 << 20), "MB", anchor_name="value size",
-               anchor_value=mb, note="ru_maxrss growth")
+    report.add(
+        SECTION,
+        f"local stream {mb:.0f} MB: peak traced memory",
+        peak / (1 << 20),
+        "MB",
+        anchor_name="value size",
+        anchor_value=mb,
+        note="tracemalloc peak; lower is better",
+    )
+    report.add(
+        SECTION,
+        f"local stream {mb:.0f} MB: RSS growth",
+        rss_growth / (1 << 20),
+        "MB",
+        anchor_name="value size",
+        anchor_value=mb,
+        note="ru_maxrss growth",
+    )
     report.add(SECTION, f"local save_stream {mb:.0f} MB", mb / t_write, "MB/s")
     report.add(SECTION, f"local iter_bytes {mb:.0f} MB", mb / t_read, "MB/s")
 

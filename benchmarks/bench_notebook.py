@@ -20,10 +20,14 @@ SECTION = "notebook"
 
 _BARE_IPYTHON = "from IPython.core.interactiveshell import InteractiveShell; ip = InteractiveShell.instance()"
 # Each child prints how long its measured step took (in-process), so interpreter start/teardown noise stays out.
-_WITH_EXT = (_BARE_IPYTHON + "; import time; t = time.perf_counter(); ip.run_line_magic('load_ext', 'perf_storage_nb'); "
-             "print((time.perf_counter() - t) * 1000)")
-_IMPORT = ("import sys, time; t = time.perf_counter(); import perf_storage_nb; ms = (time.perf_counter() - t) * 1000; "
-           "assert 'perf_storage_nb.notebook.magics' not in sys.modules and 'IPython' not in sys.modules; print(ms)")
+_WITH_EXT = (
+    _BARE_IPYTHON + "; import time; t = time.perf_counter(); ip.run_line_magic('load_ext', 'perf_storage_nb'); "
+    "print((time.perf_counter() - t) * 1000)"
+)
+_IMPORT = (
+    "import sys, time; t = time.perf_counter(); import perf_storage_nb; ms = (time.perf_counter() - t) * 1000; "
+    "assert 'perf_storage_nb.notebook.magics' not in sys.modules and 'IPython' not in sys.modules; print(ms)"
+)
 
 
 def _child_ms(code: str, rounds: int, ipython_dir: str) -> tuple[float, float]:
@@ -32,7 +36,9 @@ def _child_ms(code: str, rounds: int, ipython_dir: str) -> tuple[float, float]:
     walls, inner = [], []
     for _ in range(rounds):
         start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", code], check=True, env=env, cwd=ROOT, capture_output=True, text=True
+        ).stdout
         walls.append((time.perf_counter() - start) * 1000)
         inner.append(float(out.strip() or "nan"))
     return statistics.median(walls), statistics.median(inner)
@@ -41,7 +47,10 @@ def _child_ms(code: str, rounds: int, ipython_dir: str) -> tuple[float, float]:
 def _doc(n_nodes: int, bump: int) -> dict[str, Any]:
     """A JSON document of about ``n_nodes`` nodes (6 per entry); every ``bump``-th entry differs."""
     entries = n_nodes // 6
-    return {f"k{i:05d}": {"a": i + (1 if bump and i % bump == 0 else 0), "b": [i, i * 0.5], "c": f"s{i}"} for i in range(entries)}
+    return {
+        f"k{i:05d}": {"a": i + (1 if bump and i % bump == 0 else 0), "b": [i, i * 0.5], "c": f"s{i}"}
+        for i in range(entries)
+    }
 
 
 def _best_ms(fn: Any, rounds: int) -> float:
@@ -65,13 +74,31 @@ def run(report: Report) -> None:
         bare, _ = _child_ms(_BARE_IPYTHON + "; print(0)", rounds, ipython_dir)
         with_ext, load_ms = _child_ms(_WITH_EXT, rounds, ipython_dir)
         imported, import_ms = _child_ms(_IMPORT, rounds, ipython_dir)
-    report.add(SECTION, "%load_ext perf_storage_nb (in the child)", load_ms, "ms",
-               anchor_name="bare IPython start", anchor_value=bare, aim="< 300 ms")
-    report.add(SECTION, "%load_ext: wall over bare IPython start", with_ext - bare, "ms", note="noisy: two process medians")
-    report.add(SECTION, "import perf_storage_nb (in the child)", import_ms, "ms",
-               anchor_name="bare python start", anchor_value=python, aim="< 100 ms",
-               note="notebook layer and IPython not imported (asserted)")
-    report.add(SECTION, "import: wall over bare python start", imported - python, "ms", note="noisy: two process medians")
+    report.add(
+        SECTION,
+        "%load_ext perf_storage_nb (in the child)",
+        load_ms,
+        "ms",
+        anchor_name="bare IPython start",
+        anchor_value=bare,
+        aim="< 300 ms",
+    )
+    report.add(
+        SECTION, "%load_ext: wall over bare IPython start", with_ext - bare, "ms", note="noisy: two process medians"
+    )
+    report.add(
+        SECTION,
+        "import perf_storage_nb (in the child)",
+        import_ms,
+        "ms",
+        anchor_name="bare python start",
+        anchor_value=python,
+        aim="< 100 ms",
+        note="notebook layer and IPython not imported (asserted)",
+    )
+    report.add(
+        SECTION, "import: wall over bare python start", imported - python, "ms", note="noisy: two process medians"
+    )
 
     from deepdiff import DeepDiff
 
@@ -83,7 +110,15 @@ def run(report: Report) -> None:
         diff_rounds = rounds if n <= 10_000 else 2
         ours = _best_ms(lambda: diff_values(before, after), diff_rounds)  # noqa: B023 - called in this iteration
         raw = _best_ms(lambda: DeepDiff(before, after, view="tree", threshold_to_diff_deeper=0), diff_rounds)  # noqa: B023
-        report.add(SECTION, f"diff_values, two {n:,}-node JSON docs", ours, "ms", anchor_name="raw DeepDiff tree",
-                   anchor_value=raw, aim="< 1000 ms" if n == 10_000 else "", note=f"{result.changed} changed rows")
+        report.add(
+            SECTION,
+            f"diff_values, two {n:,}-node JSON docs",
+            ours,
+            "ms",
+            anchor_name="raw DeepDiff tree",
+            anchor_value=raw,
+            aim="< 1000 ms" if n == 10_000 else "",
+            note=f"{result.changed} changed rows",
+        )
         text_ms = _best_ms(lambda: (result.to_text(), result._repr_html_()), rounds)  # noqa: B023
         report.add(SECTION, f"render that diff (text + HTML), {n:,} nodes", text_ms, "ms")

@@ -13,7 +13,9 @@ from typing import Any
 __all__ = ["Report", "Row", "interleaved", "ops_per_second"]
 
 
-def ops_per_second(fn: Callable[[], Any], *, min_time: float = 0.2, repeat: int = 5, setup: Callable[[], Any] | None = None) -> float:
+def ops_per_second(
+    fn: Callable[[], Any], *, min_time: float = 0.2, repeat: int = 5, setup: Callable[[], Any] | None = None
+) -> float:
     """Best-of-``repeat`` throughput of ``fn`` (calls/s); each round runs at least ``min_time`` seconds."""
     best = 0.0
     for _ in range(repeat):
@@ -71,8 +73,18 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     quick: bool = False
 
-    def add(self, section: str, name: str, value: float, unit: str, *, anchor_name: str = "",
-            anchor_value: float | None = None, aim: str = "", note: str = "") -> Row:
+    def add(
+        self,
+        section: str,
+        name: str,
+        value: float,
+        unit: str,
+        *,
+        anchor_name: str = "",
+        anchor_value: float | None = None,
+        aim: str = "",
+        note: str = "",
+    ) -> Row:
         """Record one figure and print it at once (long runs show progress)."""
         row = Row(section, name, value, unit, anchor_name, anchor_value, aim, note)
         self.rows.append(row)

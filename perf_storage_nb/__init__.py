@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import BaseStorage, BulkResult, KeyInfo
 from .backends.local import LocalStorage
 from .backends.memory import MemoryStorage
+from .base import BaseStorage, BulkResult, KeyInfo
 from .errors import (
     StorageAuthError,
     StorageBackendError,

@@ -43,7 +43,9 @@ class KeyInfo:
         rows = [("key", self.key), ("kind", self.kind), ("size", f"{self.size:,} B"), ("hash", self.hash)]
         if self.modified is not None:
             rows.append(("modified", self.modified.isoformat()))
-        cells = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows)
+        cells = "".join(
+            f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows
+        )
         return f"<table class='psnb-info'>{cells}</table>"
 
 
@@ -367,7 +369,7 @@ class BaseStorage(ABC):
         return found[0] if found else None
 
     # ---- lifecycle ----------------------------------------------------------------------------------
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: backends without resources need nothing
         """Release resources (connections); the base holds none."""
 
     def __enter__(self) -> Self:

@@ -29,6 +29,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from .cache_keys import join_key, key_hash, target_cache_key
 from .codec import Kind
 from .errors import (
     StorageAuthError,
@@ -38,7 +39,6 @@ from .errors import (
     StorageNameError,
     StorageNotSupported,
 )
-from .cache_keys import join_key, key_hash, target_cache_key
 from .names import check_id
 
 __all__ = [
@@ -67,7 +67,11 @@ KIND_OF: dict[str, Kind] = {"json": "json", "string": "text", "binary": "bytes"}
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _HASH = re.compile(r"[a-f0-9]{10,96}")
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
-_CONTENT_TYPES = {"json": "application/json", "string": "text/plain; charset=utf-8", "binary": "application/octet-stream"}
+_CONTENT_TYPES = {
+    "json": "application/json",
+    "string": "text/plain; charset=utf-8",
+    "binary": "application/octet-stream",
+}
 
 
 def _path(*names: str) -> str:
@@ -264,8 +268,9 @@ class CacheServiceClient:
             return [call() for call in calls]
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=max(1, min(8, self._max_connections // 2)),
-                                                thread_name_prefix="perf-storage-http")
+                self._pool = ThreadPoolExecutor(
+                    max_workers=max(1, min(8, self._max_connections // 2)), thread_name_prefix="perf-storage-http"
+                )
             pool = self._pool
         futures = [pool.submit(call) for call in calls[:-1]]
         last = calls[-1]()
@@ -396,7 +401,8 @@ class CacheServiceClient:
         if status in (401, 403):
             raise StorageAuthError(
                 f"the cache service at {base} refused {method} {path} ({status}): the API key is missing or wrong "
-                f"(header {self.api_key_header!r}; pass api_key=... or set PERF_STORAGE_API_KEY). Server said: {message}"
+                f"(header {self.api_key_header!r}; pass api_key=... or set PERF_STORAGE_API_KEY). Server said: "
+                f"{message}"
             )
         raise StorageBackendError(f"the cache service at {base} answered {status} to {method} {path}: {message}")
 
@@ -443,27 +449,39 @@ class CacheServiceClient:
 
     def cache_id_for_hash(self, cache_hash: str, *, namespace: str | None = None) -> str | None:
         """The latest cache_id stored under ``cache_hash`` (None when unknown); one request."""
-        data = self._json("GET", f"/{self._ns(namespace)}/retrieve/hash/{check_hash(cache_hash)}/cache-id", missing=(404,))
+        data = self._json(
+            "GET", f"/{self._ns(namespace)}/retrieve/hash/{check_hash(cache_hash)}/cache-id", missing=(404,)
+        )
         return None if data is None else str(data["cache_id"])
 
     def cache_id_for_key(self, cache_key: str, *, namespace: str | None = None) -> str | None:
         """The cache_id of an entry stored with ``json_field_path=cache_key`` (hash computed here); one request."""
         return self.cache_id_for_hash(key_hash(cache_key), namespace=namespace)
 
-    def create_entry(self, cache_key: str, body: dict[str, Any] | None = None, *, namespace: str | None = None,
-                     file_id: str = ENTRY_FILE_ID) -> str:
+    def create_entry(
+        self,
+        cache_key: str,
+        body: dict[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+        file_id: str = ENTRY_FILE_ID,
+    ) -> str:
         """Store a ``key_based`` entry findable by ``sha256(cache_key)[:16]``; returns its new cache_id."""
         payload = {**(body or {}), "cache_key": cache_key}
         data = self._json(
-            "POST", f"/{self._ns(namespace)}/key_based/store/json/{cache_key}",
+            "POST",
+            f"/{self._ns(namespace)}/key_based/store/json/{cache_key}",
             params={"json_field_path": "cache_key", "file_id": file_id},
-            content=json.dumps(payload).encode(), content_type="application/json",
+            content=json.dumps(payload).encode(),
+            content_type="application/json",
         )
         return str(data["cache_id"])
 
     def entry_versions(self, cache_hash: str, *, namespace: str | None = None) -> dict[str, Any] | None:
         """Every cache_id recorded under ``cache_hash`` (``refs-hash``: cache_ids, latest_id, total_versions)."""
-        return self._json("GET", f"/{self._ns(namespace)}/retrieve/hash/{check_hash(cache_hash)}/refs-hash", missing=(404,))
+        return self._json(
+            "GET", f"/{self._ns(namespace)}/retrieve/hash/{check_hash(cache_hash)}/refs-hash", missing=(404,)
+        )
 
     def entry_refs(self, cache_id: str, *, namespace: str | None = None) -> dict[str, Any] | None:
         """Raw paths of an entry (``retrieve/{id}/refs``); None when unknown."""
@@ -491,14 +509,31 @@ class CacheServiceClient:
     def _data(self, namespace: str | None, cache_id: str) -> str:
         return f"/{self._ns(namespace)}/cache/{cache_id}/data"
 
-    def store_data(self, cache_id: str, data_type: DataType, data_key: str, file_id: str,
-                   content: bytes | Iterable[bytes], *, namespace: str | None = None) -> bool:
+    def store_data(
+        self,
+        cache_id: str,
+        data_type: DataType,
+        data_key: str,
+        file_id: str,
+        content: bytes | Iterable[bytes],
+        *,
+        namespace: str | None = None,
+    ) -> bool:
         """Upsert one child file; False when the entry does not exist (404). Streamed bodies are sent once."""
         return self.post_data("store", cache_id, data_type, data_key, file_id, content, namespace=namespace)
 
-    def post_data(self, action: Literal["store", "update"], cache_id: str, data_type: DataType, data_key: str,
-                  file_id: str, content: bytes | Iterable[bytes], *, content_type: str | None = None,
-                  namespace: str | None = None) -> bool:
+    def post_data(
+        self,
+        action: Literal["store", "update"],
+        cache_id: str,
+        data_type: DataType,
+        data_key: str,
+        file_id: str,
+        content: bytes | Iterable[bytes],
+        *,
+        content_type: str | None = None,
+        namespace: str | None = None,
+    ) -> bool:
         """``store`` (upsert) or ``update`` (only if that file exists) one child file; False on 404.
 
         404 means no entry (both actions) or, for ``update``, no file of that data type under that name.
@@ -507,60 +542,89 @@ class CacheServiceClient:
             content = b"".join(content)
         replayable = isinstance(content, (bytes, bytearray))
         response = self.send(
-            "POST", f"{self._data(namespace, cache_id)}/{action}/{data_type}/{_path(data_key, file_id)}",
-            content=content, content_type=content_type or _CONTENT_TYPES[data_type], missing=(404,), retry=replayable,
+            "POST",
+            f"{self._data(namespace, cache_id)}/{action}/{data_type}/{_path(data_key, file_id)}",
+            content=content,
+            content_type=content_type or _CONTENT_TYPES[data_type],
+            missing=(404,),
+            retry=replayable,
         )
         return response is not None
 
-    def retrieve_data(self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *,
-                      namespace: str | None = None) -> bytes | None:
+    def retrieve_data(
+        self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *, namespace: str | None = None
+    ) -> bytes | None:
         """The raw body of one child file, or None when missing."""
-        response = self.send("GET", f"{self._data(namespace, cache_id)}/{data_type}/{_path(data_key, file_id)}", missing=(404,))
+        response = self.send(
+            "GET", f"{self._data(namespace, cache_id)}/{data_type}/{_path(data_key, file_id)}", missing=(404,)
+        )
         return None if response is None else response.content
 
     @contextmanager
-    def stream_data(self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *,
-                    namespace: str | None = None) -> Iterator[httpx.Response | None]:
+    def stream_data(
+        self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *, namespace: str | None = None
+    ) -> Iterator[httpx.Response | None]:
         """Context manager yielding a streamed response (``iter_bytes``) for one child file, or None."""
-        response = self.send("GET", f"{self._data(namespace, cache_id)}/{data_type}/{_path(data_key, file_id)}",
-                             missing=(404,), stream=True)
+        response = self.send(
+            "GET",
+            f"{self._data(namespace, cache_id)}/{data_type}/{_path(data_key, file_id)}",
+            missing=(404,),
+            stream=True,
+        )
         try:
             yield response
         finally:
             if response is not None:
                 response.close()
 
-    def data_exists(self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *,
-                    namespace: str | None = None) -> bool:
+    def data_exists(
+        self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *, namespace: str | None = None
+    ) -> bool:
         """True when the child file exists with that type (the server answers 200 either way)."""
         data = self._json("GET", f"{self._data(namespace, cache_id)}/exists/{data_type}/{_path(data_key, file_id)}")
         return bool(data.get("exists"))
 
-    def list_data(self, cache_id: str, data_key: str = "", *, recursive: bool = True,
-                  namespace: str | None = None) -> list[DataFile] | None:
+    def list_data(
+        self, cache_id: str, data_key: str = "", *, recursive: bool = True, namespace: str | None = None
+    ) -> list[DataFile] | None:
         """Child files under ``data_key``; None when the entry is unknown. Memory/s3 storage modes only."""
         route = f"{self._data(namespace, cache_id)}/list" + (f"/{data_key}" if data_key else "")
         data = self._json("GET", route, params={"recursive": "true" if recursive else "false"}, missing=(404,))
         if data is None:
             return None
         return [
-            DataFile(f.get("data_key") or "", f["data_file_id"], f["data_type"], int(f.get("file_size") or 0), f.get("file_path", ""))
+            DataFile(
+                f.get("data_key") or "",
+                f["data_file_id"],
+                f["data_type"],
+                int(f.get("file_size") or 0),
+                f.get("file_path", ""),
+            )
             for f in data.get("files", [])
         ]
 
-    def delete_data(self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *,
-                    namespace: str | None = None) -> bool:
+    def delete_data(
+        self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *, namespace: str | None = None
+    ) -> bool:
         """Delete one child file; True if it existed."""
-        response = self.send("DELETE", f"{self._data(namespace, cache_id)}/delete/{data_type}/{_path(data_key, file_id)}",
-                             missing=(404,))
+        response = self.send(
+            "DELETE", f"{self._data(namespace, cache_id)}/delete/{data_type}/{_path(data_key, file_id)}", missing=(404,)
+        )
         return response is not None
 
-    def delete_data_types(self, cache_id: str, data_types: Iterable[DataType], data_key: str, file_id: str, *,
-                          namespace: str | None = None) -> list[bool]:
+    def delete_data_types(
+        self,
+        cache_id: str,
+        data_types: Iterable[DataType],
+        data_key: str,
+        file_id: str,
+        *,
+        namespace: str | None = None,
+    ) -> list[bool]:
         """Delete one child file in several data types at once (concurrent requests); which of them existed."""
-        return self.concurrently([
-            lambda t=t: self.delete_data(cache_id, t, data_key, file_id, namespace=namespace) for t in data_types
-        ])
+        return self.concurrently(
+            [lambda t=t: self.delete_data(cache_id, t, data_key, file_id, namespace=namespace) for t in data_types]
+        )
 
     def delete_all_data(self, cache_id: str, data_key: str = "", *, namespace: str | None = None) -> int:
         """Delete every child file (under ``data_key``); returns how many. Memory/s3 storage modes only."""
@@ -583,7 +647,9 @@ class CacheServiceClient:
 
     def raw_folders(self, path: str, *, recursive: bool = True) -> list[str]:
         """Folders under a raw storage path, relative to it (admin route; memory/s3 storage modes)."""
-        return list(self._json("GET", f"/admin/storage/folders/{_raw(path)}", params={"recursive": str(recursive).lower()}))
+        return list(
+            self._json("GET", f"/admin/storage/folders/{_raw(path)}", params={"recursive": str(recursive).lower()})
+        )
 
     def raw_files(self, path: str) -> list[str]:
         """Every file (full raw path) under a raw storage path (admin route; memory/s3 storage modes)."""
@@ -622,8 +688,11 @@ class CacheServiceClient:
             found = self.cache_id_for_key(state.cache_key, namespace=namespace)
             if found is None and create:
                 session, target = state.cache_key.split("/")[1::2]
-                found = self.create_entry(state.cache_key, {"session_id": session, "target_id": target,
-                                                            "created_by": "perf_storage_nb"}, namespace=namespace)
+                found = self.create_entry(
+                    state.cache_key,
+                    {"session_id": session, "target_id": target, "created_by": "perf_storage_nb"},
+                    namespace=namespace,
+                )
                 state.reset(found, created=True)  # a fresh entry holds no keys (see the backend's notes on races)
             elif found is not None:
                 state.reset(found, created=False)
@@ -636,23 +705,34 @@ class CacheServiceClient:
                 state.reset(None, created=False)
 
     # ---- direct access (DESIGN.md §4) ---------------------------------------------------------------------
-    def load(self, session_id: str, target_id: str, key: str, default: Any = None, *,
-             namespace: str | None = None) -> Any:
+    def load(
+        self, session_id: str, target_id: str, key: str, default: Any = None, *, namespace: str | None = None
+    ) -> Any:
         """Load a key of any session/target (JSON value, str or bytes) without building a storage."""
         from .backends.cache_service import CacheServiceStorage
 
-        return CacheServiceStorage(session_id, target_id, client=self, namespace=self._ns(namespace)).load_any(key, default)
+        return CacheServiceStorage(session_id, target_id, client=self, namespace=self._ns(namespace)).load_any(
+            key, default
+        )
 
-    def bulk_load(self, items: Iterable[tuple[str, str, str]], *, namespace: str | None = None,
-                  workers: int = 8) -> dict[tuple[str, str, str], Any]:
+    def bulk_load(
+        self, items: Iterable[tuple[str, str, str]], *, namespace: str | None = None, workers: int = 8
+    ) -> dict[tuple[str, str, str], Any]:
         """Load many ``(session, target, key)`` triples concurrently; missing ones map to None."""
         triples = list(items)
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(triples) or 1))) as pool:
             values = list(pool.map(lambda t: self.load(*t, namespace=namespace), triples))
         return dict(zip(triples, values, strict=True))
 
-    def bulk_keys(self, session_id: str, target_ids: Iterable[str], prefix: str = "", *,
-                  namespace: str | None = None, workers: int = 8) -> dict[str, list[str]]:
+    def bulk_keys(
+        self,
+        session_id: str,
+        target_ids: Iterable[str],
+        prefix: str = "",
+        *,
+        namespace: str | None = None,
+        workers: int = 8,
+    ) -> dict[str, list[str]]:
         """``list_keys(prefix)`` of many targets of one session, concurrently."""
         from .backends.cache_service import CacheServiceStorage
 
@@ -681,14 +761,14 @@ class CacheServiceClient:
         prefix = root.split("/sessions", 1)[0] + "/sessions/"
         found: set[tuple[str, str]] = set()
         for path in self.raw_files(root):
-            parts = path[len(prefix):].split("/") if path.startswith(prefix) else []
-            if len(parts) > 5 and parts[1] == "targets" and parts[3:5] == [ENTRY_FILE_ID, "data"]:
-                if _is_id(parts[0]) and _is_id(parts[2]):
-                    found.add((parts[0], parts[2]))
+            parts = path[len(prefix) :].split("/") if path.startswith(prefix) else []
+            in_entry = len(parts) > 5 and parts[1] == "targets" and parts[3:5] == [ENTRY_FILE_ID, "data"]
+            if in_entry and _is_id(parts[0]) and _is_id(parts[2]):
+                found.add((parts[0], parts[2]))
         return found
 
     def content_seen(self, content: Any, *, namespace: str | None = None) -> bool:
-        """"Was this content already processed?": True after :meth:`mark_processed` of equal content; one request."""
+        """ "Was this content already processed?": True after :meth:`mark_processed` of equal content; one request."""
         return self.hash_exists(key_hash(_content_digest(content)), namespace=namespace)
 
     def mark_processed(self, content: Any, info: dict[str, Any] | None = None, *, namespace: str | None = None) -> str:
@@ -696,9 +776,11 @@ class CacheServiceClient:
         digest = _content_digest(content)
         body = {"content_sha256": digest, "info": info or {}}
         data = self._json(
-            "POST", f"/{self._ns(namespace)}/key_based/store/json/processed/{digest[:2]}/{digest}",
+            "POST",
+            f"/{self._ns(namespace)}/key_based/store/json/processed/{digest[:2]}/{digest}",
             params={"json_field_path": "content_sha256"},
-            content=json.dumps(body).encode(), content_type="application/json",
+            content=json.dumps(body).encode(),
+            content_type="application/json",
         )
         return str(data["cache_id"])
 
@@ -715,8 +797,12 @@ class CacheServiceClient:
         versions = self.entry_versions(cache_hash, namespace=ns)
         cache_id = None if versions is None else versions.get("latest_id")
         out: dict[str, Any] = {
-            "namespace": ns, "cache_key": cache_key, "cache_hash": cache_hash, "cache_id": cache_id,
-            "versions": versions, "refs": self.entry_refs(cache_id, namespace=ns) if cache_id else None,
+            "namespace": ns,
+            "cache_key": cache_key,
+            "cache_hash": cache_hash,
+            "cache_id": cache_id,
+            "versions": versions,
+            "refs": self.entry_refs(cache_id, namespace=ns) if cache_id else None,
         }
         try:
             out["raw_files"] = self.raw_files(f"{ns}/data/key-based/{cache_key}")
@@ -837,4 +923,3 @@ def _not_implemented(response: httpx.Response) -> bool:
     # local_disk/sqlite/zip raise NotImplementedError (or lack the method) for listing: not a transient error.
     text = response.text
     return "NotImplementedError" in text or "has no attribute 'folder__" in text
-

@@ -73,7 +73,10 @@ def split_key(key: str) -> tuple[str, str]:
             f"(at most {FILE_ID_MAX} allowed; '.' and '_' cost extra) - use a shorter name"
         )
     if len(data_key) > DATA_KEY_MAX:
-        raise StorageNameError(f"invalid key {key!r}: its folder part is {len(data_key)} characters once encoded (at most {DATA_KEY_MAX} allowed)")
+        raise StorageNameError(
+            f"invalid key {key!r}: its folder part is {len(data_key)} characters once encoded (at most "
+            f"{DATA_KEY_MAX} allowed)"
+        )
     return data_key, file_id
 
 

@@ -139,7 +139,10 @@ def _unencodable(value: Any) -> tuple[str, str]:
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError as exc:
-                return path, f"contains {item[exc.start]!r} at index {exc.start}, a lone surrogate, not valid Unicode text"
+                return (
+                    path,
+                    f"contains {item[exc.start]!r} at index {exc.start}, a lone surrogate, not valid Unicode text",
+                )
         elif isinstance(item, int) and not isinstance(item, bool):
             try:
                 str(item)
@@ -162,13 +165,15 @@ def encode_text(text: Any, key: str = "") -> bytes:
     """Encode text for storage, byte-exact; rejects non-str and unencodable (lone surrogate) text."""
     if not isinstance(text, str):
         raise StorageValueError(
-            f"save_string({key!r}, ...) needs a str, not {type(text).__name__}; use save() for JSON or save_bytes() for bytes"
+            f"save_string({key!r}, ...) needs a str, not {type(text).__name__}; use save() for JSON or save_bytes() "
+            "for bytes"
         )
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise StorageValueError(
-            f"cannot save_string {key!r}: character {text[exc.start]!r} at index {exc.start} is a lone surrogate, not valid Unicode text"
+            f"cannot save_string {key!r}: character {text[exc.start]!r} at index {exc.start} is a lone surrogate, "
+            "not valid Unicode text"
         ) from exc
 
 
@@ -182,7 +187,8 @@ def to_bytes(data: Any, key: str = "") -> bytes:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     raise StorageValueError(
-        f"save_bytes({key!r}, ...) needs bytes, bytearray or memoryview, not {type(data).__name__}; use save_string() for text"
+        f"save_bytes({key!r}, ...) needs bytes, bytearray or memoryview, not {type(data).__name__}; use "
+        "save_string() for text"
     )
 
 

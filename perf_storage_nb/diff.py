@@ -27,8 +27,20 @@ from .errors import StorageKeyError, StorageKindError, StorageValueError
 if TYPE_CHECKING:
     from .base import BaseStorage
 
-__all__ = ["Change", "DiffResult", "Snapshot", "diff_keys", "diff_now", "diff_scopes", "diff_snapshots", "diff_values", "load_kind",
-           "parse_tolerance", "scope_label", "snapshot"]
+__all__ = [
+    "Change",
+    "DiffResult",
+    "Snapshot",
+    "diff_keys",
+    "diff_now",
+    "diff_scopes",
+    "diff_snapshots",
+    "diff_values",
+    "load_kind",
+    "parse_tolerance",
+    "scope_label",
+    "snapshot",
+]
 
 ChangeKind = Literal["added", "removed", "changed"]
 #: nested plain dict {session: {target: {key: {"kind", "hash", "size"[, "value"]}}}}
@@ -137,7 +149,8 @@ class DiffResult:
         """One line: labels and counts."""
         extra = f", {self.tolerated} within tolerance" if self.tolerated else ""
         extra += f", {self.unchanged} unchanged" if self.unchanged else ""
-        return f"{self.labels[0]} -> {self.labels[1]}: {self.added} added, {self.removed} removed, {self.changed} changed{extra}"
+        counts = f"{self.added} added, {self.removed} removed, {self.changed} changed"
+        return f"{self.labels[0]} -> {self.labels[1]}: {counts}{extra}"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready) of the counts and rows."""
@@ -149,8 +162,15 @@ class DiffResult:
             "tolerated": self.tolerated,
             "unchanged": self.unchanged,
             "changes": [
-                {"group": c.group, "path": c.path, "kind": c.kind, "before": _stable(c.before), "after": _stable(c.after),
-                 "note": c.note, "text_diff": list(c.text_diff)}
+                {
+                    "group": c.group,
+                    "path": c.path,
+                    "kind": c.kind,
+                    "before": _stable(c.before),
+                    "after": _stable(c.after),
+                    "note": c.note,
+                    "text_diff": list(c.text_diff),
+                }
                 for c in self.changes
             ],
         }
@@ -179,14 +199,22 @@ class DiffResult:
     def _repr_html_(self) -> str:
         esc = html.escape
         badges = "".join(
-            f"<span style='background:{_BADGE[name]};color:#fff;border-radius:8px;padding:0 7px;margin-right:4px;font-size:11px'>"
+            f"<span style='background:{_BADGE[name]};color:#fff;border-radius:8px;padding:0 "
+            "7px;margin-right:4px;font-size:11px'>"
             f"{count} {name}</span>"
-            for name, count in (("added", self.added), ("removed", self.removed), ("changed", self.changed), ("tolerated", self.tolerated))
+            for name, count in (
+                ("added", self.added),
+                ("removed", self.removed),
+                ("changed", self.changed),
+                ("tolerated", self.tolerated),
+            )
             if count or name != "tolerated"
         )
         same = f"<span style='color:#777'>{self.unchanged} unchanged</span>" if self.unchanged else ""
-        head = (f"<div style='margin-bottom:4px'><code>{esc(self.labels[0])}</code> → <code>{esc(self.labels[1])}</code> "
-                f"{badges}{same}</div>")
+        head = (
+            f"<div style='margin-bottom:4px'><code>{esc(self.labels[0])}</code> → <code>{esc(self.labels[1])}</code> "
+            f"{badges}{same}</div>"
+        )
         if not self.changes:
             return f"<div class='psnb-diff'>{head}<div style='color:#777'>no differences</div></div>"
         rows: list[str] = []
@@ -194,7 +222,10 @@ class DiffResult:
         for c in self.changes:
             if c.group and c.group != group:
                 group = c.group
-                rows.append(f"<tr><th colspan='5' style='text-align:left;background:rgba(127,127,127,.12)'><code>{esc(c.group)}</code></th></tr>")
+                rows.append(
+                    "<tr><th colspan='5' "
+                    f"style='text-align:left;background:rgba(127,127,127,.12)'><code>{esc(c.group)}</code></th></tr>"
+                )
             color = _BADGE[c.kind]
             path = esc(c.path if c.group else c.where)
             if c.text_diff:
@@ -205,12 +236,14 @@ class DiffResult:
                 after = "" if c.kind == "removed" else esc(_show(c.after))
                 value_cells = f"<td><code>{before}</code></td><td><code>{after}</code></td>"
             rows.append(
-                f"<tr><td style='text-align:left'><code>{path}</code></td><td style='color:{color};font-weight:bold'>{c.kind}</td>"
+                f"<tr><td style='text-align:left'><code>{path}</code></td><td "
+                f"style='color:{color};font-weight:bold'>{c.kind}</td>"
                 f"{value_cells}<td>{esc(c.note)}</td></tr>"
             )
         table = (
             "<table style='font-family:var(--jp-code-font-family,monospace);font-size:12px'><thead><tr>"
-            f"<th style='text-align:left'>path</th><th>change</th><th>{esc(self.labels[0])}</th><th>{esc(self.labels[1])}</th><th>note</th>"
+            "<th "
+            f"style='text-align:left'>path</th><th>change</th><th>{esc(self.labels[0])}</th><th>{esc(self.labels[1])}</th><th>note</th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
         return f"<div class='psnb-diff'>{head}{table}</div>"
@@ -228,7 +261,11 @@ def _diff_line_html(line: str) -> str:
 
 
 def _text_diff(before: str, after: str, labels: tuple[str, str]) -> tuple[str, ...]:
-    lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(), fromfile=labels[0], tofile=labels[1], lineterm="", n=3))
+    lines = list(
+        difflib.unified_diff(
+            before.splitlines(), after.splitlines(), fromfile=labels[0], tofile=labels[1], lineterm="", n=3
+        )
+    )
     if len(lines) > _TEXT_DIFF_MAX:
         lines = lines[:_TEXT_DIFF_MAX] + [f"… {len(lines) - _TEXT_DIFF_MAX} more diff lines"]
     return tuple(lines)
@@ -260,21 +297,37 @@ def _matches(patterns: Sequence[str], text: str) -> bool:
     return any(fnmatch.fnmatchcase(text, g) or fnmatch.fnmatchcase(text, g + "[[]*") for g in globs)
 
 
-def _value_changes(before: Any, after: Any, *, group: str, labels: tuple[str, str], rel_tol: float | None,
-                   abs_tol: float | None, exclude_paths: Sequence[str]) -> tuple[list[Change], int]:
+def _value_changes(
+    before: Any,
+    after: Any,
+    *,
+    group: str,
+    labels: tuple[str, str],
+    rel_tol: float | None,
+    abs_tol: float | None,
+    exclude_paths: Sequence[str],
+) -> tuple[list[Change], int]:
     """Rows for two values (deepdiff tree view), plus how many numeric changes were within tolerance."""
     if isinstance(before, str) and isinstance(after, str):
         if before == after:
             return [], 0
-        return [Change(group, "root", "changed", before, after, _size_note(before, after), _text_diff(before, after, labels))], 0
+        return [
+            Change(
+                group, "root", "changed", before, after, _size_note(before, after), _text_diff(before, after, labels)
+            )
+        ], 0
     from deepdiff import DeepDiff  # lazy: deepdiff is only needed when a diff is computed
 
     deep_excludes = [p for p in exclude_paths if p.startswith("root")]
     glob_excludes = [p for p in exclude_paths if not p.startswith("root")]
     tree = DeepDiff(
-        before, after, view="tree", verbose_level=2,
+        before,
+        after,
+        view="tree",
+        verbose_level=2,
         threshold_to_diff_deeper=0,  # the 0.33 default collapses mostly-changed dicts into one opaque row
-        ignore_nan_inequality=True, exclude_paths=deep_excludes or None,
+        ignore_nan_inequality=True,
+        exclude_paths=deep_excludes or None,
     )
     rows: list[Change] = []
     tolerated = 0
@@ -316,27 +369,44 @@ def _size_note(before: str, after: str) -> str:
 
 def _sorted(rows: Iterable[Change]) -> tuple[Change, ...]:
     # The value tie-breakers make rows with equal paths (set members) independent of deepdiff's iteration order.
-    return tuple(sorted(rows, key=lambda c: (c.group, c.sort_key, _KIND_ORDER[c.kind], c.path, _show(c.before), _show(c.after))))
+    return tuple(
+        sorted(rows, key=lambda c: (c.group, c.sort_key, _KIND_ORDER[c.kind], c.path, _show(c.before), _show(c.after)))
+    )
 
 
-def diff_values(before: Any, after: Any, *, rel_tol: float | str | None = None, abs_tol: float | None = None,
-                exclude_paths: Sequence[str] = (), labels: tuple[str, str] = ("before", "after")) -> DiffResult:
+def diff_values(
+    before: Any,
+    after: Any,
+    *,
+    rel_tol: float | str | None = None,
+    abs_tol: float | None = None,
+    exclude_paths: Sequence[str] = (),
+    labels: tuple[str, str] = ("before", "after"),
+) -> DiffResult:
     """Diff two values: deepdiff rows for JSON-like data, a unified diff for two strings.
 
     ``rel_tol`` ("5%" or 0.05) and ``abs_tol`` hide numeric changes within tolerance (counted as
     ``tolerated``). ``exclude_paths``: deepdiff paths (``root['a']``) or glob patterns on the path.
     """
-    rows, tolerated = _value_changes(before, after, group="", labels=labels, rel_tol=parse_tolerance(rel_tol),
-                                     abs_tol=parse_tolerance(abs_tol), exclude_paths=tuple(exclude_paths))
+    rows, tolerated = _value_changes(
+        before,
+        after,
+        group="",
+        labels=labels,
+        rel_tol=parse_tolerance(rel_tol),
+        abs_tol=parse_tolerance(abs_tol),
+        exclude_paths=tuple(exclude_paths),
+    )
     return DiffResult(_sorted(rows), (str(labels[0]), str(labels[1])), tolerated)
 
 
 _ABSENT: Any = object()
 
 
-def diff_keys(storage_a: BaseStorage, key_a: str, storage_b: BaseStorage | None = None, key_b: str | None = None,
-              **opts: Any) -> DiffResult:
-    """Diff two stored keys: two keys of one storage, or the same key in another session/target (baseline vs current)."""
+def diff_keys(
+    storage_a: BaseStorage, key_a: str, storage_b: BaseStorage | None = None, key_b: str | None = None, **opts: Any
+) -> DiffResult:
+    """Diff two stored keys: two keys of one storage, or one key in another session/target (baseline vs current)."""
     storage_b = storage_a if storage_b is None else storage_b
     key_b = key_a if key_b is None else key_b
     before = storage_a.load_any(key_a, _ABSENT)
@@ -361,7 +431,9 @@ def _preview_value(value: Any) -> Any:
 def _bytes_diff(group: str, before: Any, after: Any, labels: tuple[str, str]) -> DiffResult:
     if before == after:
         return DiffResult((), labels)
-    return DiffResult((Change(group, "root", "changed", _preview_value(before), _preview_value(after), "bytes differ"),), labels)
+    return DiffResult(
+        (Change(group, "root", "changed", _preview_value(before), _preview_value(after), "bytes differ"),), labels
+    )
 
 
 # ---- snapshots --------------------------------------------------------------------------------------
@@ -376,8 +448,13 @@ def load_kind(storage: BaseStorage, key: str, kind: str, default: Any = None) ->
         return storage.load_any(key, default)
 
 
-def snapshot(storages: BaseStorage | Iterable[BaseStorage], *, values: bool = True, max_value_bytes: int = 1_000_000,
-             exclude_prefixes: Sequence[str] = ()) -> Snapshot:
+def snapshot(
+    storages: BaseStorage | Iterable[BaseStorage],
+    *,
+    values: bool = True,
+    max_value_bytes: int = 1_000_000,
+    exclude_prefixes: Sequence[str] = (),
+) -> Snapshot:
     """Record kind, hash and size of every key of the given targets, plus values (``values=True``, up to a size).
 
     The result is a plain nested dict ``{session: {target: {key: {"kind", "hash", "size"[, "value"]}}}}``;
@@ -408,13 +485,22 @@ def snapshot(storages: BaseStorage | Iterable[BaseStorage], *, values: bool = Tr
     return snap
 
 
-def _flatten(snap: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]]) -> dict[tuple[str, str, str], Mapping[str, Any]]:
+def _flatten(
+    snap: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]],
+) -> dict[tuple[str, str, str], Mapping[str, Any]]:
     return {(s, t, k): e for s, targets in snap.items() for t, keys in targets.items() for k, e in keys.items()}
 
 
-def diff_snapshots(a: Snapshot, b: Snapshot, *, rel_tol: float | str | None = None, abs_tol: float | None = None,
-                   exclude_paths: Sequence[str] = (), labels: tuple[str, str] = ("before", "after"),
-                   _fetch: tuple[Any, Any] | None = None) -> DiffResult:
+def diff_snapshots(
+    a: Snapshot,
+    b: Snapshot,
+    *,
+    rel_tol: float | str | None = None,
+    abs_tol: float | None = None,
+    exclude_paths: Sequence[str] = (),
+    labels: tuple[str, str] = ("before", "after"),
+    _fetch: tuple[Any, Any] | None = None,
+) -> DiffResult:
     """Diff two snapshots key by key: hashes first, values (deepdiff / unified diff) only for changed keys.
 
     When each side holds exactly one target and they differ (two targets of one session, or baseline vs
@@ -436,10 +522,18 @@ def diff_snapshots(a: Snapshot, b: Snapshot, *, rel_tol: float | str | None = No
         full_a, ea = keyed_a.get(ident, (None, None))
         full_b, eb = keyed_b.get(ident, (None, None))
         if ea is None:
-            rows.append(Change(group, "root", "added", None, _shown_entry(eb, full_b, _fetch, 1), f"{eb['kind']}, {eb['size']} B"))
+            rows.append(
+                Change(
+                    group, "root", "added", None, _shown_entry(eb, full_b, _fetch, 1), f"{eb['kind']}, {eb['size']} B"
+                )
+            )
             continue
         if eb is None:
-            rows.append(Change(group, "root", "removed", _shown_entry(ea, full_a, _fetch, 0), None, f"{ea['kind']}, {ea['size']} B"))
+            rows.append(
+                Change(
+                    group, "root", "removed", _shown_entry(ea, full_a, _fetch, 0), None, f"{ea['kind']}, {ea['size']} B"
+                )
+            )
             continue
         if ea["hash"] == eb["hash"] and ea["kind"] == eb["kind"]:
             unchanged += 1
@@ -448,12 +542,22 @@ def diff_snapshots(a: Snapshot, b: Snapshot, *, rel_tol: float | str | None = No
         kind_note = f"kind {ea['kind']} -> {eb['kind']}" if ea["kind"] != eb["kind"] else ""
         if va is _ABSENT or vb is _ABSENT or (ea["kind"] == eb["kind"] == "bytes"):
             # A value that was not recorded (too large, or bytes) is shown by hash on both sides.
-            rows.append(Change(group, "root", "changed", f"<hash {ea['hash'][:12]}>", f"<hash {eb['hash'][:12]}>",
-                               kind_note or f"{ea['size']} B -> {eb['size']} B"))
+            rows.append(
+                Change(
+                    group,
+                    "root",
+                    "changed",
+                    f"<hash {ea['hash'][:12]}>",
+                    f"<hash {eb['hash'][:12]}>",
+                    kind_note or f"{ea['size']} B -> {eb['size']} B",
+                )
+            )
         elif kind_note:
             rows.append(Change(group, "root", "changed", va, vb, kind_note))
         else:
-            found, tol = _value_changes(va, vb, group=group, labels=labels, rel_tol=rel, abs_tol=absol, exclude_paths=tuple(exclude_paths))
+            found, tol = _value_changes(
+                va, vb, group=group, labels=labels, rel_tol=rel, abs_tol=absol, exclude_paths=tuple(exclude_paths)
+            )
             rows += found
             tolerated += tol
             if not found and not tol:
@@ -475,7 +579,9 @@ def _match_level(a: Snapshot, b: Snapshot) -> int:
     return 0
 
 
-def _entry_value(entry: Mapping[str, Any] | None, full: tuple[str, str, str] | None, fetch: tuple[Any, Any] | None, side: int) -> Any:
+def _entry_value(
+    entry: Mapping[str, Any] | None, full: tuple[str, str, str] | None, fetch: tuple[Any, Any] | None, side: int
+) -> Any:
     if entry is None:
         return _ABSENT
     if "value" in entry:
@@ -487,12 +593,16 @@ def _entry_value(entry: Mapping[str, Any] | None, full: tuple[str, str, str] | N
     return _ABSENT
 
 
-def _shown_entry(entry: Mapping[str, Any], full: tuple[str, str, str] | None, fetch: tuple[Any, Any] | None, side: int) -> Any:
+def _shown_entry(
+    entry: Mapping[str, Any], full: tuple[str, str, str] | None, fetch: tuple[Any, Any] | None, side: int
+) -> Any:
     value = _entry_value(entry, full, fetch, side)
     return f"<hash {entry['hash'][:12]}>" if value is _ABSENT else value
 
 
-def diff_scopes(a: BaseStorage | Iterable[BaseStorage], b: BaseStorage | Iterable[BaseStorage], **opts: Any) -> DiffResult:
+def diff_scopes(
+    a: BaseStorage | Iterable[BaseStorage], b: BaseStorage | Iterable[BaseStorage], **opts: Any
+) -> DiffResult:
     """Diff two live sets of targets hash-first: values are loaded only for keys whose hashes differ."""
     from .base import BaseStorage
 
@@ -500,8 +610,12 @@ def diff_scopes(a: BaseStorage | Iterable[BaseStorage], b: BaseStorage | Iterabl
     side_b = [b] if isinstance(b, BaseStorage) else list(b)
     if not opts.get("labels"):
         opts["labels"] = (scope_label(side_a), scope_label(side_b))
-    return diff_snapshots(snapshot(side_a, values=False), snapshot(side_b, values=False),
-                          _fetch=(_fetcher(side_a), _fetcher(side_b)), **opts)
+    return diff_snapshots(
+        snapshot(side_a, values=False),
+        snapshot(side_b, values=False),
+        _fetch=(_fetcher(side_a), _fetcher(side_b)),
+        **opts,
+    )
 
 
 def diff_now(before: Snapshot, storages: BaseStorage | Iterable[BaseStorage], **opts: Any) -> DiffResult:

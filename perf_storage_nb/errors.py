@@ -55,9 +55,7 @@ class StorageKindError(StorageError, TypeError):
 
     def __init__(self, key: str, stored: str, wanted: str) -> None:
         method = {"json": "load", "text": "load_string", "bytes": "load_bytes"}[stored]
-        super().__init__(
-            f"key {key!r} holds {stored}, not {wanted}: read it with {method}({key!r})"
-        )
+        super().__init__(f"key {key!r} holds {stored}, not {wanted}: read it with {method}({key!r})")
         self.key, self.stored, self.wanted = key, stored, wanted
 
     def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
@@ -73,7 +71,7 @@ class StorageConfigError(StorageError, ValueError):
     """A backend name, option, URL or environment variable is not valid."""
 
 
-class StorageNotSupported(StorageError, NotImplementedError):
+class StorageNotSupported(StorageError, NotImplementedError):  # noqa: N818 - public name since 0.1
     """The backend (or the server behind it) cannot do this operation at all."""
 
 

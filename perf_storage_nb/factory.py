@@ -102,7 +102,9 @@ def _parse_url(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     if "backend" in query:
-        raise StorageConfigError(f"URL {url!r} sets 'backend' in its query; the scheme (memory://, file://, http://) chooses it")
+        raise StorageConfigError(
+            f"URL {url!r} sets 'backend' in its query; the scheme (memory://, file://, http://) chooses it"
+        )
     scheme = parts.scheme.lower()
     if scheme == "memory":
         name = (parts.netloc + parts.path).strip("/")
@@ -168,10 +170,14 @@ def create_storage(config: Mapping[str, Any] | str | None = None, **overrides: A
     backend = options.pop("backend", None) or os.environ.get("PERF_STORAGE_BACKEND")
     if backend is None:
         raise StorageConfigError(
-            f"config has no 'backend' (and PERF_STORAGE_BACKEND is not set); valid backends: {', '.join(available_backends())}"
+            "config has no 'backend' (and PERF_STORAGE_BACKEND is not set); valid backends: "
+            f"{', '.join(available_backends())}"
         )
     if not isinstance(backend, str):
-        raise StorageConfigError(f"'backend' must be a name (str), not {type(backend).__name__}; valid backends: {', '.join(available_backends())}")
+        raise StorageConfigError(
+            f"'backend' must be a name (str), not {type(backend).__name__}; valid backends: "
+            f"{', '.join(available_backends())}"
+        )
     cls = backend_class(backend)
     params = {n: p for n, p in inspect.signature(cls).parameters.items() if not n.startswith("_")}
     for env, key in ENV_VARS.items():
@@ -180,7 +186,8 @@ def create_storage(config: Mapping[str, Any] | str | None = None, **overrides: A
     unknown = sorted(set(options) - set(params))
     if unknown:
         raise StorageConfigError(
-            f"unknown config key(s) {', '.join(map(repr, unknown))} for backend {backend!r}; valid keys: backend, {', '.join(params)}"
+            f"unknown config key(s) {', '.join(map(repr, unknown))} for backend {backend!r}; valid keys: backend, "
+            f"{', '.join(params)}"
         )
     missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in options]
     if missing:

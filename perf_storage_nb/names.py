@@ -63,12 +63,15 @@ def check_key(key: object) -> str:
     if len(key) > KEY_MAX:
         raise StorageNameError(f"key is {len(key)} characters long; at most {KEY_MAX} allowed")
     if key.startswith("/"):
-        raise StorageNameError(f"invalid key {key!r}: absolute paths are not allowed; use a relative path like 'results/metrics.json'")
+        raise StorageNameError(
+            f"invalid key {key!r}: absolute paths are not allowed; use a relative path like 'results/metrics.json'"
+        )
     for segment in key.split("/"):
         problem = _segment_problem(segment)
         if problem:
             raise StorageNameError(
-                f"invalid key {key!r}: {problem}; allowed: '/'-separated segments of {_ALLOWED}, e.g. 'results/metrics.json'"
+                f"invalid key {key!r}: {problem}; allowed: '/'-separated segments of {_ALLOWED}, e.g. "
+                "'results/metrics.json'"
             )
     return key
 

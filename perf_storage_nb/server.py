@@ -85,8 +85,9 @@ def create_app() -> Any:
         return _service_class()().setup().app()
 
 
-def in_process_client(app: Any | None = None, *, namespace: str = DEFAULT_NAMESPACE, mode: Mode = "memory",
-                      timeout: float = 30.0) -> CacheServiceClient:
+def in_process_client(
+    app: Any | None = None, *, namespace: str = DEFAULT_NAMESPACE, mode: Mode = "memory", timeout: float = 30.0
+) -> CacheServiceClient:
     """A :class:`CacheServiceClient` talking to an in-process service (no network, no port)."""
     import a2wsgi
     import httpx
@@ -96,9 +97,14 @@ def in_process_client(app: Any | None = None, *, namespace: str = DEFAULT_NAMESP
     return CacheServiceClient(INPROCESS_URL, namespace=namespace, transport=transport, timeout=timeout)
 
 
-def client_cache_service(session_id: str = "test-session", target_id: str = "test-target", *,
-                         namespace: str = DEFAULT_NAMESPACE, app: Any | None = None) -> Any:
-    """A ready :class:`CacheServiceStorage` over a fresh in-process cache service (``storage.client`` for direct access)."""
+def client_cache_service(
+    session_id: str = "test-session",
+    target_id: str = "test-target",
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    app: Any | None = None,
+) -> Any:
+    """A ready :class:`CacheServiceStorage` over a fresh in-process cache service (``.client``: direct access)."""
     from .backends.cache_service import CacheServiceStorage
 
     client = in_process_client(app, namespace=namespace)
@@ -122,7 +128,9 @@ class _Process:
         self.log = Path(log)
         try:
             with os.fdopen(fd, "wb") as out:  # the child gets its own copy; ours is closed right after
-                self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                self.proc = subprocess.Popen(
+                    argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
         except BaseException:
             self.log.unlink(missing_ok=True)
             raise
@@ -151,7 +159,9 @@ def _wait_ready(proc: _Process, check: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not proc.alive():
-            raise StorageConnectionError(f"{what} exited with code {proc.proc.returncode} while starting:\n{proc.tail()}")
+            raise StorageConnectionError(
+                f"{what} exited with code {proc.proc.returncode} while starting:\n{proc.tail()}"
+            )
         if check():
             return
         time.sleep(0.02)
@@ -165,9 +175,18 @@ class CacheServer:
     The API key lives in the child's environment only, never on its command line.
     """
 
-    def __init__(self, *, mode: Mode = "memory", port: int = 0, api_key: str | None = None,
-                 api_key_header: str = DEFAULT_API_KEY_HEADER, path: str | os.PathLike[str] | None = None,
-                 s3_endpoint: str | None = None, bucket: str = "perf-storage-nb", startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        mode: Mode = "memory",
+        port: int = 0,
+        api_key: str | None = None,
+        api_key_header: str = DEFAULT_API_KEY_HEADER,
+        path: str | os.PathLike[str] | None = None,
+        s3_endpoint: str | None = None,
+        bucket: str = "perf-storage-nb",
+        startup_timeout: float = 60.0,
+    ) -> None:
         if mode not in MODES:
             raise StorageConfigError(f"unknown storage mode {mode!r}; valid modes: {', '.join(MODES)}")
         self.mode = mode
@@ -194,8 +213,9 @@ class CacheServer:
 
     def client(self, namespace: str = DEFAULT_NAMESPACE, **options: Any) -> CacheServiceClient:
         """A client for this server with its API key."""
-        return CacheServiceClient(self.url, api_key=self.api_key, api_key_header=self.api_key_header,
-                                  namespace=namespace, **options)
+        return CacheServiceClient(
+            self.url, api_key=self.api_key, api_key_header=self.api_key_header, namespace=namespace, **options
+        )
 
     def start(self) -> str:
         """Start the server (and moto for s3) and wait until it answers; returns the URL.
@@ -212,12 +232,14 @@ class CacheServer:
 
     def _start(self) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FAST_API__AUTH__", "CACHE__SERVICE__"))}
-        env.update({
-            "FAST_API__AUTH__API_KEY__NAME": self.api_key_header,
-            "FAST_API__AUTH__API_KEY__VALUE": self.api_key,
-            "CACHE__SERVICE__STORAGE_MODE": self.mode,
-            "PYTHONWARNINGS": "ignore",
-        })
+        env.update(
+            {
+                "FAST_API__AUTH__API_KEY__NAME": self.api_key_header,
+                "FAST_API__AUTH__API_KEY__VALUE": self.api_key,
+                "CACHE__SERVICE__STORAGE_MODE": self.mode,
+                "PYTHONWARNINGS": "ignore",
+            }
+        )
         if self.mode == "local_disk":
             self.path = self.path or tempfile.mkdtemp(prefix="perf-storage-cache-")
             env["CACHE__SERVICE__LOCAL_DISK_PATH"] = str(self.path)
@@ -229,8 +251,20 @@ class CacheServer:
         tries_left = 1 if self.requested_port else 3
         while True:
             port = self.requested_port or free_port()
-            argv = [sys.executable, "-m", "uvicorn", "perf_storage_nb.server:create_app", "--factory",
-                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+            argv = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "perf_storage_nb.server:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ]
             self.port = port
             self._server = _Process("uvicorn", argv, env)
             tries_left -= 1
@@ -246,14 +280,21 @@ class CacheServer:
     def _s3_env(self) -> dict[str, str]:
         if self.s3_endpoint is None:
             port = free_port()
-            self._moto = _Process("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], dict(os.environ))
+            self._moto = _Process(
+                "moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], dict(os.environ)
+            )
             endpoint = f"http://127.0.0.1:{port}"
-            _wait_ready(self._moto, lambda: _http_ok(endpoint + "/moto-api/"), self.startup_timeout, f"moto on {endpoint}")
+            _wait_ready(
+                self._moto, lambda: _http_ok(endpoint + "/moto-api/"), self.startup_timeout, f"moto on {endpoint}"
+            )
             self.s3_endpoint = endpoint
-        return {"AWS_ENDPOINT_URL": self.s3_endpoint, "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
-                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
-                "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-                "CACHE__SERVICE__BUCKET_NAME": self.bucket}
+        return {
+            "AWS_ENDPOINT_URL": self.s3_endpoint,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "CACHE__SERVICE__BUCKET_NAME": self.bucket,
+        }
 
     def _healthy(self) -> bool:
         return _http_ok(f"{self.url}/info/health", {self.api_key_header: self.api_key})

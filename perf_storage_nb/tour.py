@@ -135,7 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m perf_storage_nb.tour", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: notebooks/[0-9]*.ipynb)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"HTML output folder (default: {DEFAULT_OUT})")
-    parser.add_argument("--update", action="store_true", help="write the executed notebooks back (their committed outputs)")
+    parser.add_argument(
+        "--update", action="store_true", help="write the executed notebooks back (their committed outputs)"
+    )
     parser.add_argument("--script", action="store_true", help="run the short plain-Python tour instead")
     args = parser.parse_args(argv)
     folder = notebooks_dir()

@@ -351,8 +351,13 @@ def _run_item(
     seen[target] = (index, item)
     try:
         store = base.for_session(session, target)
-        if resume and done_keys and all(store.exists(k) for k in done_keys) and not (
-            error_key is not None and store.exists(error_key)  # wrote its outputs, then raised: not done
+        if (
+            resume
+            and done_keys
+            and all(store.exists(k) for k in done_keys)
+            and not (
+                error_key is not None and store.exists(error_key)  # wrote its outputs, then raised: not done
+            )
         ):
             return ItemResult(index, item, target, "skipped", note="outputs exist (resume)")
         value = process(item, store)
@@ -509,16 +514,15 @@ class SessionComparison:
             for r in self.rows
         )
         return (
-            f"{_CSS}<div class='psnb-compare'><b>{html.escape(self.key)}</b>: <code>{html.escape(self.session_id)}</code>"
+            f"{_CSS}<div class='psnb-compare'><b>{html.escape(self.key)}</b>: "
+            f"<code>{html.escape(self.session_id)}</code>"
             f" vs baseline <code>{html.escape(self.baseline_session)}</code> {badges}"
             f"<table class='psnb-wf'><tr><th>target</th><th>metric</th><th>baseline</th><th>current</th>"
             f"<th>change</th><th>status</th></tr>{rows}</table></div>"
         )
 
 
-def _compare_value(
-    target: str, metric: str, base: Any, cur: Any, tol: float, higher_better: bool
-) -> MetricRow:
+def _compare_value(target: str, metric: str, base: Any, cur: Any, tol: float, higher_better: bool) -> MetricRow:
     if _is_number(base) and _is_number(cur):
         if base == cur:
             return MetricRow(target, metric, base, cur, "same", 0.0)
@@ -555,8 +559,10 @@ def compare_sessions(
     check_key(key)
     per_metric = dict(tolerances or {})
     higher = set(higher_is_better)
-    names = sorted(set(targets)) if targets is not None else sorted(
-        set(storage.targets(session)) | set(storage.targets(baseline))
+    names = (
+        sorted(set(targets))
+        if targets is not None
+        else sorted(set(storage.targets(session)) | set(storage.targets(baseline)))
     )
     comparison = SessionComparison(session, baseline, key)
     for target in names:
@@ -671,7 +677,9 @@ class BeforeAfter:
             self.take_after()
 
     def __repr__(self) -> str:
-        state = repr(self.diff) if self.diff is not None else "before taken" if self.before is not None else "not started"
+        state = (
+            repr(self.diff) if self.diff is not None else "before taken" if self.before is not None else "not started"
+        )
         return f"BeforeAfter({self.labels[0]!r} -> {self.labels[1]!r}, targets={len(self.storages)}, {state})"
 
     def _repr_html_(self) -> str:

@@ -82,7 +82,9 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_storage(backend_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., BaseStorage]]:
+def make_storage(
+    backend_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., BaseStorage]]:
     """Factory fixture: ``make_storage(session=..., target=...)`` on the parametrised backend."""
     made: list[BaseStorage] = []
     # A unique session per test keeps shared servers (cache service) free of leftovers from other tests.

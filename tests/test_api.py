@@ -25,12 +25,16 @@ def test_seed_aliases_are_the_same_objects() -> None:
 
 
 def test_all_is_sorted_and_resolvable() -> None:
-    assert perf_storage_nb.__all__ == sorted(perf_storage_nb.__all__, key=str.casefold) or \
-        perf_storage_nb.__all__ == sorted(perf_storage_nb.__all__)
+    assert perf_storage_nb.__all__ == sorted(
+        perf_storage_nb.__all__, key=str.casefold
+    ) or perf_storage_nb.__all__ == sorted(perf_storage_nb.__all__)
     for name in perf_storage_nb.__all__:
         assert getattr(perf_storage_nb, name) is not None
-    public = {n for n, v in vars(perf_storage_nb).items() if not n.startswith("_") and not isinstance(v, ModuleType)
-              and n not in ("annotations", "TYPE_CHECKING", "Any")}
+    public = {
+        n
+        for n, v in vars(perf_storage_nb).items()
+        if not n.startswith("_") and not isinstance(v, ModuleType) and n not in ("annotations", "TYPE_CHECKING", "Any")
+    }
     assert public <= set(perf_storage_nb.__all__)
 
 

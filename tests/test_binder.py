@@ -5,6 +5,7 @@ repo2docker ignores pyproject.toml when binder/ exists, so these checks are what
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -127,33 +128,40 @@ print(json.dumps({"pid": os.getpid(), "url": url, "status": status, "denied": de
 
 
 def _run_start(tmp_path: Path, port: int) -> tuple[subprocess.CompletedProcess[str], int]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("PERF_STORAGE_")
-    } | {"HOME": str(tmp_path), "PERF_STORAGE_PORT": str(port), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERF_STORAGE_")} | {
+        "HOME": str(tmp_path),
+        "PERF_STORAGE_PORT": str(port),
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+    }
     proc = subprocess.Popen(
         [str(BINDER / "start"), "python", "-c", _PROBE],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         out, err = proc.communicate(timeout=180)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)  # anything of ours still in the group (the server)
-        except ProcessLookupError:
-            pass
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), proc.pid
 
 
 @pytest.mark.slow
 def test_start_brings_the_service_up_and_hands_over(tmp_path: Path) -> None:
-    pytest.importorskip("perf_storage_nb.cli", reason="the `perf-storage serve` command (perf_storage_nb/cli.py) is not there")
+    pytest.importorskip(
+        "perf_storage_nb.cli", reason="the `perf-storage serve` command (perf_storage_nb/cli.py) is not there"
+    )
     port = _free_port()
     done, start_pid = _run_start(tmp_path, port)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     server_pid = int(report["server_pid"])
     try:
-        assert report["pid"] == start_pid, "start must end with exec \"$@\" (same process)"
+        assert report["pid"] == start_pid, 'start must end with exec "$@" (same process)'
         assert report["url"] == f"http://127.0.0.1:{port}"
         assert report["key"] is True
         assert report["status"] == 200
@@ -180,7 +188,9 @@ def _gone(url: str) -> bool:
 
 @pytest.mark.slow
 def test_start_reports_a_service_that_cannot_start_and_still_hands_over(tmp_path: Path) -> None:
-    pytest.importorskip("perf_storage_nb.cli", reason="the `perf-storage serve` command (perf_storage_nb/cli.py) is not there")
+    pytest.importorskip(
+        "perf_storage_nb.cli", reason="the `perf-storage serve` command (perf_storage_nb/cli.py) is not there"
+    )
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -210,21 +220,28 @@ def test_start_gives_up_after_its_deadline_and_stops_the_server(tmp_path: Path) 
     fake.write_text(f"#!/bin/bash\necho $$ > {pid_file}\nexec sleep 300\n")
     fake.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERF_STORAGE_")} | {
-        "HOME": str(tmp_path), "PERF_STORAGE_PORT": str(_free_port()), "PERF_STORAGE_START_TIMEOUT": "1",
+        "HOME": str(tmp_path),
+        "PERF_STORAGE_PORT": str(_free_port()),
+        "PERF_STORAGE_START_TIMEOUT": "1",
         "PATH": f"{fake_bin}{os.pathsep}{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
     }
-    proc = subprocess.Popen([str(BINDER / "start"), "python", "-c", _PROBE], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BINDER / "start"), "python", "-c", _PROBE],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=120)
         server_pid = int(pid_file.read_text())
         with pytest.raises(ProcessLookupError):
             os.kill(server_pid, 0)  # stopped by start, not left running
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     assert proc.returncode == 0, err
     assert "did not come up" in err and "within 1 s" in err
     report = json.loads(out.strip().splitlines()[-1])

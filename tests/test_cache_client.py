@@ -40,7 +40,9 @@ def client(cache_service_transport: httpx.BaseTransport) -> Iterator[CacheServic
 
 
 # ---- key mapping -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("segment", ["a", "A-b_c", "x_", "_a", "a.b", "a..b", "a.", "__x", "_", "__", "a_.b", "-", "v1.2.3"])
+@pytest.mark.parametrize(
+    "segment", ["a", "A-b_c", "x_", "_a", "a.b", "a..b", "a.", "__x", "_", "__", "a_.b", "-", "v1.2.3"]
+)
 def test_segments_round_trip_and_are_server_safe(segment: str) -> None:
     name = encode_segment(segment)
     assert decode_segment(name) == segment
@@ -84,10 +86,15 @@ def test_child_data_routes(client: CacheServiceClient) -> None:
     assert client.retrieve_data(cache_id, "string", "L1", "html") == "<b>hé</b>".encode()
     assert client.retrieve_data(cache_id, "binary", "", "blob") == b"\x00\xff"
     assert client.retrieve_data(cache_id, "binary", "", "nope") is None
-    assert client.data_exists(cache_id, "json", "L1", "meta") and not client.data_exists(cache_id, "string", "L1", "meta")
+    assert client.data_exists(cache_id, "json", "L1", "meta") and not client.data_exists(
+        cache_id, "string", "L1", "meta"
+    )
     files = client.list_data(cache_id)
     assert files is not None and sorted((f.data_key, f.file_id, f.kind) for f in files) == [
-        ("", "blob", "bytes"), ("L1", "html", "text"), ("L1", "meta", "json")]
+        ("", "blob", "bytes"),
+        ("L1", "html", "text"),
+        ("L1", "meta", "json"),
+    ]
     assert client.delete_data(cache_id, "json", "L1", "meta") and not client.delete_data(cache_id, "json", "L1", "meta")
     assert client.delete_all_data(cache_id) == 2
     assert client.delete_entry(cache_id) and not client.delete_entry(cache_id)
@@ -111,11 +118,18 @@ def test_cross_session_load_and_bulk_queries(client: CacheServiceClient) -> None
     assert client.load(session, "item_001", "results/metrics.json") == {"t": "item_001"}
     assert client.load(session, "item_002", "report.md") == "# item_002"
     assert client.load(session, "nope", "report.md", "dflt") == "dflt"
-    got = client.bulk_load([(session, "item_001", "report.md"), (session, "item_002", "results/metrics.json"),
-                            (session, "item_003", "report.md")])
+    got = client.bulk_load(
+        [
+            (session, "item_001", "report.md"),
+            (session, "item_002", "results/metrics.json"),
+            (session, "item_003", "report.md"),
+        ]
+    )
     assert list(got.values()) == ["# item_001", {"t": "item_002"}, None]
     assert client.bulk_keys(session, ["item_001", "item_003"]) == {
-        "item_001": ["report.md", "results/metrics.json"], "item_003": []}
+        "item_001": ["report.md", "results/metrics.json"],
+        "item_003": [],
+    }
     assert client.targets(session) == ["item_001", "item_002"] and session in client.sessions()
 
 
@@ -255,7 +269,9 @@ def test_5xx_burst_is_retried_then_reported() -> None:
 
     def down(request: httpx.Request) -> httpx.Response:
         always.append(1)
-        return httpx.Response(500, json={"detail": "An unexpected error occurred.", "error": "boom", "stack_trace": "Traceback..."})
+        return httpx.Response(
+            500, json={"detail": "An unexpected error occurred.", "error": "boom", "stack_trace": "Traceback..."}
+        )
 
     with pytest.raises(StorageBackendError, match="500") as err:
         mock_client(down, retries=2).health()
@@ -303,8 +319,14 @@ def test_bad_urls_are_config_errors_naming_the_accepted_form(url: Any) -> None:
         CacheServiceClient(url)
 
 
-@pytest.mark.parametrize("url", ["http://user:pw-s3cr3t@127.0.0.1:1", "http://a:1,https://user:pw-s3cr3t@b:2",
-                                 "http://user:pw-s3cr3t@host:notaport"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:pw-s3cr3t@127.0.0.1:1",
+        "http://a:1,https://user:pw-s3cr3t@b:2",
+        "http://user:pw-s3cr3t@host:notaport",
+    ],
+)
 def test_credentials_in_urls_are_refused_and_never_shown(url: str) -> None:
     with pytest.raises(StorageConfigError) as err:
         CacheServiceStorage("s", "t", url=url)
@@ -369,8 +391,9 @@ def test_abandoned_byte_iterators_return_their_connections(cache_server: Any) ->
 
 def test_pool_exhaustion_is_its_own_error_and_never_fails_over(cache_server: Any) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    client = CacheServiceClient(f"{cache_server.url},{dead}", api_key=cache_server.api_key, namespace="pool",
-                                max_connections=2, timeout=1)
+    client = CacheServiceClient(
+        f"{cache_server.url},{dead}", api_key=cache_server.api_key, namespace="pool", max_connections=2, timeout=1
+    )
     storage = CacheServiceStorage(fresh("pool"), "t", client=client)
     try:
         storage.save_bytes("b.bin", b"x" * 5000)

@@ -49,8 +49,25 @@ def test_racing_first_writers_in_processes_lose_nothing(cache_server: object) ->
     env = {**os.environ, "PERF_STORAGE_API_KEY": server.api_key}  # type: ignore[attr-defined]
     t0, gap = time.time() + 3.0, 0.6  # 3 s lets every worker import before round 0
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, server.url, "race-ns", session, str(i), str(ROUNDS),  # type: ignore[attr-defined]
-                          str(KEYS), repr(t0), repr(gap)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                server.url,
+                "race-ns",
+                session,
+                str(i),
+                str(ROUNDS),  # type: ignore[attr-defined]
+                str(KEYS),
+                repr(t0),
+                repr(gap),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(PROCESSES)
     ]
     for proc in procs:
@@ -64,8 +81,10 @@ def test_racing_first_writers_in_processes_lose_nothing(cache_server: object) ->
         for r in range(ROUNDS):
             target = f"race_{r:03d}"
             reader = CacheServiceStorage(session, target, namespace="race-ns", client=client)
-            expected = sorted([f"p{i}/k{j}" for i in range(PROCESSES) for j in range(KEYS)]
-                              + [f"p{i}/note.txt" for i in range(PROCESSES)])
+            expected = sorted(
+                [f"p{i}/k{j}" for i in range(PROCESSES) for j in range(KEYS)]
+                + [f"p{i}/note.txt" for i in range(PROCESSES)]
+            )
             assert reader.list_keys() == expected, f"round {r}: keys lost"
             for i in range(PROCESSES):
                 assert reader.load_string(f"p{i}/note.txt") == f"process {i} round {r}"

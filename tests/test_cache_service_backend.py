@@ -33,7 +33,9 @@ class Counter:
 
     def __init__(self, client: CacheServiceClient) -> None:
         self.paths: list[str] = []
-        client.http.event_hooks["request"].append(lambda request: self.paths.append(f"{request.method} {request.url.path}"))
+        client.http.event_hooks["request"].append(
+            lambda request: self.paths.append(f"{request.method} {request.url.path}")
+        )
 
     def take(self) -> list[str]:
         paths, self.paths = self.paths, []
@@ -43,7 +45,9 @@ class Counter:
 @pytest.fixture(params=["inprocess", "http"])
 def storage(request: pytest.FixtureRequest) -> Iterator[CacheServiceStorage]:
     if request.param == "inprocess":
-        client = CacheServiceClient(transport=request.getfixturevalue("cache_service_transport"), namespace="backend-tests")
+        client = CacheServiceClient(
+            transport=request.getfixturevalue("cache_service_transport"), namespace="backend-tests"
+        )
     else:
         server = request.getfixturevalue("cache_server")
         client = server.client(namespace="backend-tests")
@@ -72,10 +76,13 @@ def test_one_request_per_save_load_exists_in_steady_state(storage: CacheServiceS
     # The original looked the entry up before every call: at least 2 requests per operation.
 
 
-def test_second_storage_on_an_existing_target_lists_once_and_resaves_in_one_request(storage: CacheServiceStorage) -> None:
+def test_second_storage_on_an_existing_target_lists_once_and_resaves_in_one_request(
+    storage: CacheServiceStorage,
+) -> None:
     storage.save("a", 1)
-    other = CacheServiceStorage(storage.session_id, storage.target_id, namespace=storage.namespace,
-                                client=second_client(storage))
+    other = CacheServiceStorage(
+        storage.session_id, storage.target_id, namespace=storage.namespace, client=second_client(storage)
+    )
     count = Counter(other.client)
     other.save("b", 2)
     paths = count.take()  # hash lookup, storage mode (once per client), one listing, the store, 2 other kinds
@@ -95,8 +102,12 @@ def test_second_storage_on_an_existing_target_lists_once_and_resaves_in_one_requ
 
 def second_client(storage: CacheServiceStorage) -> CacheServiceClient:
     """Another client (own kind map, as another create_storage or process has) on the same server."""
-    return CacheServiceClient(storage.client.urls[0], transport=storage.client.http._transport, api_key=_key_of(storage),
-                              namespace=storage.namespace)
+    return CacheServiceClient(
+        storage.client.urls[0],
+        transport=storage.client.http._transport,
+        api_key=_key_of(storage),
+        namespace=storage.namespace,
+    )
 
 
 def files_of(storage: CacheServiceStorage, key: str) -> list[str]:
@@ -201,8 +212,11 @@ def test_json_scalars_are_wrapped_and_marker_dicts_survive(storage: CacheService
 
 def test_resaving_edge_values_in_the_same_kind(storage: CacheServiceStorage) -> None:
     # a re-save of a known kind takes the 'update' route, which refuses '' and fails on {}: never sent there
-    for save, load, value in ((storage.save, storage.load, {}), (storage.save_string, storage.load_string, ""),
-                              (storage.save_bytes, storage.load_bytes, b"")):
+    for save, load, value in (
+        (storage.save, storage.load, {}),
+        (storage.save_string, storage.load_string, ""),
+        (storage.save_bytes, storage.load_bytes, b""),
+    ):
         for _ in range(2):
             save("edge", value)  # type: ignore[operator]
             assert load("edge") == value  # type: ignore[operator]
@@ -264,9 +278,14 @@ def test_delete_target_leaves_nothing_behind(storage: CacheServiceStorage) -> No
 
 def test_stale_entry_is_recovered_after_another_storage_deleted_the_target(storage: CacheServiceStorage) -> None:
     storage.save("k", 1)
-    other = CacheServiceStorage(storage.session_id, storage.target_id, namespace=storage.namespace,
-                                client=CacheServiceClient(storage.client.urls[0], transport=storage.client.http._transport,
-                                                          api_key=_key_of(storage)))
+    other = CacheServiceStorage(
+        storage.session_id,
+        storage.target_id,
+        namespace=storage.namespace,
+        client=CacheServiceClient(
+            storage.client.urls[0], transport=storage.client.http._transport, api_key=_key_of(storage)
+        ),
+    )
     assert other.delete_target() == 1
     assert storage.load("k") is None and not storage.exists("k")  # the memoised id is gone: noticed, not an error
     storage.save("k2", 2)
@@ -308,8 +327,9 @@ def test_to_config_has_no_secret_and_rebuilds(cache_server: Any) -> None:
     assert "api_key" not in config and cache_server.api_key not in repr(config)
     rebuilt = create_storage({**config, "api_key": cache_server.api_key})
     assert isinstance(rebuilt, CacheServiceStorage) and rebuilt.load("k") == {"v": 1}
-    from_url = create_storage(f"{cache_server.url}?namespace=cfg", session_id=s.session_id, target_id="t",
-                              api_key=cache_server.api_key)
+    from_url = create_storage(
+        f"{cache_server.url}?namespace=cfg", session_id=s.session_id, target_id="t", api_key=cache_server.api_key
+    )
     assert from_url.load("k") == {"v": 1}
     for storage in (s, rebuilt, from_url):
         storage.close()
@@ -321,7 +341,9 @@ def test_factory_seed_dict_with_env_vars(cache_server: Any, monkeypatch: pytest.
     monkeypatch.setenv("PERF_STORAGE_NAMESPACE", "seed-ns")
     from perf_storage_factory import Perf__Storage__Factory
 
-    storage = Perf__Storage__Factory.create({"backend": "cache_service", "session_id": fresh(), "target_id": "item_001"})
+    storage = Perf__Storage__Factory.create(
+        {"backend": "cache_service", "session_id": fresh(), "target_id": "item_001"}
+    )
     storage.save("k", 1)
     assert storage.load("k") == 1 and storage.namespace == "seed-ns"
     storage.close()
@@ -331,8 +353,7 @@ def test_factory_seed_dict_with_env_vars(cache_server: Any, monkeypatch: pytest.
 @pytest.fixture(scope="module")
 def local_disk_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheServiceClient]:
     pytest.importorskip("mgraph_ai_service_cache", reason="needs mgraph-ai-service-cache (pip install -e '.[server]')")
-    from perf_storage_nb.server import in_process_client
-    from perf_storage_nb.server import build_app
+    from perf_storage_nb.server import build_app, in_process_client
 
     client = in_process_client(build_app(mode="local_disk", path=tmp_path_factory.mktemp("disk")))
     yield client
@@ -366,6 +387,8 @@ def test_mock_entry_vanishing_during_a_stream_is_not_success() -> None:
         request.read()
         return httpx.Response(404, json={"detail": {"message": "Cache entry not found"}})
 
-    s = CacheServiceStorage("s", "t", client=CacheServiceClient("http://mock:1", transport=httpx.MockTransport(handler)))
+    s = CacheServiceStorage(
+        "s", "t", client=CacheServiceClient("http://mock:1", transport=httpx.MockTransport(handler))
+    )
     with pytest.raises(StorageBackendError, match="nothing stored"):
         s.save_stream("x.bin", iter([b"abc"]))

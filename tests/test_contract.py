@@ -253,12 +253,34 @@ def test_wrong_types_for_string_and_bytes(storage: BaseStorage) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["", "/abs/path", "a//b", "a/./b", "../escape", "a/../../b", "..", ".hidden", "a/.tmp", "a b", "ünï", "a\\b",
-     "x" * 500, "a/", "%2e%2e/x", "tab\tkey"],
+    [
+        "",
+        "/abs/path",
+        "a//b",
+        "a/./b",
+        "../escape",
+        "a/../../b",
+        "..",
+        ".hidden",
+        "a/.tmp",
+        "a b",
+        "ünï",
+        "a\\b",
+        "x" * 500,
+        "a/",
+        "%2e%2e/x",
+        "tab\tkey",
+    ],
 )
 def test_invalid_keys_rejected_before_anything(storage: BaseStorage, key: str) -> None:
-    for call in (lambda: storage.save(key, 1), lambda: storage.save_string(key, "x"), lambda: storage.load(key),
-                 lambda: storage.exists(key), lambda: storage.delete(key), lambda: storage.info(key)):
+    for call in (
+        lambda: storage.save(key, 1),
+        lambda: storage.save_string(key, "x"),
+        lambda: storage.load(key),
+        lambda: storage.exists(key),
+        lambda: storage.delete(key),
+        lambda: storage.info(key),
+    ):
         with pytest.raises(StorageNameError) as err:
             call()
         assert "allowed" in str(err.value) or "at most" in str(err.value) or "relative" in str(err.value)
@@ -278,7 +300,9 @@ def test_bulk_operations(storage: BaseStorage) -> None:
 
 
 def test_bulk_partial_failure_is_reported(storage: BaseStorage) -> None:
-    res = storage.save_many([("good_1", {"a": 1}), ("bad key", {"a": 2}), ("bad_value", {"n": float("nan")}), ("good_2", [])])
+    res = storage.save_many(
+        [("good_1", {"a": 1}), ("bad key", {"a": 2}), ("bad_value", {"n": float("nan")}), ("good_2", [])]
+    )
     assert set(res.ok) == {"good_1", "good_2"}
     assert set(res.failed) == {"bad key", "bad_value"}
     assert isinstance(res.errors["bad key"], StorageNameError)

@@ -12,8 +12,15 @@ import perf_storage_nb
 from perf_storage_nb import LocalStorage, MemoryStorage, StorageConfigError, StorageFactory, create_storage
 from perf_storage_nb.factory import available_backends, backend_class, register_backend
 
-ENV = ["PERF_STORAGE_BACKEND", "PERF_STORAGE_SESSION", "PERF_STORAGE_TARGET", "PERF_STORAGE_ROOT",
-       "PERF_STORAGE_URL", "PERF_STORAGE_API_KEY", "PERF_STORAGE_NAMESPACE"]
+ENV = [
+    "PERF_STORAGE_BACKEND",
+    "PERF_STORAGE_SESSION",
+    "PERF_STORAGE_TARGET",
+    "PERF_STORAGE_ROOT",
+    "PERF_STORAGE_URL",
+    "PERF_STORAGE_API_KEY",
+    "PERF_STORAGE_NAMESPACE",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +62,9 @@ def test_unknown_backend_lists_valid_ones() -> None:
 
 
 def test_unknown_and_missing_keys() -> None:
-    with pytest.raises(StorageConfigError, match=r"unknown config key\(s\) 'sesion_id'.*valid keys: backend, session_id"):
+    with pytest.raises(
+        StorageConfigError, match=r"unknown config key\(s\) 'sesion_id'.*valid keys: backend, session_id"
+    ):
         create_storage({"backend": "memory", "sesion_id": "s", "target_id": "t"})
     with pytest.raises(StorageConfigError, match=r"missing 'session_id' \(or env PERF_STORAGE_SESSION\)"):
         create_storage({"backend": "memory", "target_id": "t"})
@@ -108,11 +117,14 @@ def test_env_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert create_storage({"backend": "memory", "session_id": "x"}).session_id == "x"
 
 
-@pytest.mark.parametrize("config", [
-    {"backend": "memory", "session_id": "s", "target_id": "t", "name": "rt"},
-    {"backend": "memory", "session_id": "s", "target_id": "t"},
-    {"backend": "local", "session_id": "s", "target_id": "t", "root": "/tmp/psnb_rt", "fsync": True},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"backend": "memory", "session_id": "s", "target_id": "t", "name": "rt"},
+        {"backend": "memory", "session_id": "s", "target_id": "t"},
+        {"backend": "local", "session_id": "s", "target_id": "t", "root": "/tmp/psnb_rt", "fsync": True},
+    ],
+)
 def test_to_config_round_trip(config: dict[str, object]) -> None:
     storage = create_storage(config)
     again = create_storage(storage.to_config())
@@ -138,11 +150,13 @@ def test_register_backend_and_entry_point(tmp_path: Path, monkeypatch: pytest.Mo
     # A third-party distribution declaring an entry point in group perf_storage_nb.backends.
     pkg = tmp_path / "site"
     (pkg / "thirdparty_backend.py").parent.mkdir(parents=True)
-    (pkg / "thirdparty_backend.py").write_text(textwrap.dedent("""
+    (pkg / "thirdparty_backend.py").write_text(
+        textwrap.dedent("""
         from perf_storage_nb import MemoryStorage
         class ThirdParty(MemoryStorage):
             backend_name = "thirdparty"
-    """))
+    """)
+    )
     dist = pkg / "thirdparty_backend-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-backend\nVersion: 1.0\n")
@@ -152,7 +166,9 @@ def test_register_backend_and_entry_point(tmp_path: Path, monkeypatch: pytest.Mo
     try:
         cls = backend_class("thirdparty")
         assert cls.__name__ == "ThirdParty"
-        assert create_storage({"backend": "thirdparty", "session_id": "s", "target_id": "t"}).backend_name == "thirdparty"
+        assert (
+            create_storage({"backend": "thirdparty", "session_id": "s", "target_id": "t"}).backend_name == "thirdparty"
+        )
     finally:
         perf_storage_nb.factory._registry.pop("thirdparty", None)
         sys.modules.pop("thirdparty_backend", None)

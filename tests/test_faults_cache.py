@@ -64,7 +64,9 @@ def faults(app_transport: httpx.BaseTransport) -> FaultInjector:
     return FaultInjector(app_transport)
 
 
-def _storage(faults: FaultInjector, *urls: str, timeout: float = 10.0, target: str | None = None) -> CacheServiceStorage:
+def _storage(
+    faults: FaultInjector, *urls: str, timeout: float = 10.0, target: str | None = None
+) -> CacheServiceStorage:
     client = CacheServiceClient(list(urls) or None, transport=httpx.MockTransport(faults), timeout=timeout, retries=3)
     return CacheServiceStorage("faults", target or f"t{secrets.token_hex(4)}", client=client)
 
@@ -212,8 +214,9 @@ def keyed_server() -> Iterator[CacheServer]:
 
 
 @pytest.mark.parametrize("given_key", ["wrong-" + secrets.token_hex(12), None], ids=["wrong-key", "missing-key"])
-def test_wrong_or_missing_api_key_is_a_clear_auth_error(keyed_server: CacheServer, given_key: str | None,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_or_missing_api_key_is_a_clear_auth_error(
+    keyed_server: CacheServer, given_key: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PERF_STORAGE_API_KEY", raising=False)
     storage = CacheServiceStorage("faults", "auth", url=keyed_server.url, api_key=given_key, timeout=5.0)
     with pytest.raises(StorageAuthError) as info:
@@ -252,7 +255,7 @@ class _NotTheCacheService(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_DELETE = do_PUT = _answer
+    do_GET = do_POST = do_DELETE = do_PUT = _answer  # noqa: N815 - the names http.server dispatches to
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -78,7 +78,10 @@ def _env() -> dict[str, str]:
 def _start(root: Path, wid: int, iterations: int, deadline: float, mode: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", _WRITER, str(root), str(wid), str(iterations), str(deadline), mode],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
     )
 
 

@@ -47,13 +47,42 @@ def valid_id(value: str) -> bool:
     return bool(_ID.fullmatch(value)) and len(value) <= ID_MAX
 
 
-_FRAGMENTS = ["..", ".", "", "a", "b.json", "%2e%2e", "%2E%2E%2F", "\\", "..\\..", "\x00", "~", "C:", " ", "\n",
-              "ü", "😀", "\u202e", "\ud800", ".hidden", "x" * 101, "/", "?q=1", "#frag", "*", "<script>", "etc", "passwd"]
+_FRAGMENTS = [
+    "..",
+    ".",
+    "",
+    "a",
+    "b.json",
+    "%2e%2e",
+    "%2E%2E%2F",
+    "\\",
+    "..\\..",
+    "\x00",
+    "~",
+    "C:",
+    " ",
+    "\n",
+    "ü",
+    "😀",
+    "\u202e",
+    "\ud800",
+    ".hidden",
+    "x" * 101,
+    "/",
+    "?q=1",
+    "#frag",
+    "*",
+    "<script>",
+    "etc",
+    "passwd",
+]
 hostile_names = st.one_of(
     st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=5).map("/".join),
     st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=4).map("".join),
     st.text(max_size=30),
-    st.sampled_from(["/etc/passwd", "../../../../etc/passwd", "a/" * 201 + "a", "a" * (KEY_MAX + 1), "file:///etc/passwd"]),
+    st.sampled_from(
+        ["/etc/passwd", "../../../../etc/passwd", "a/" * 201 + "a", "a" * (KEY_MAX + 1), "file:///etc/passwd"]
+    ),
 )
 
 # Every call that takes a key: each must refuse an invalid key with StorageNameError, before any I/O.
@@ -83,8 +112,11 @@ def files_under(folder: Path) -> list[str]:
 
 def state(storage: BaseStorage) -> dict[str, Any]:
     """What a user can see: every key with its value, plus the sessions and targets."""
-    return {"keys": {k: storage.load_any(k) for k in storage.list_keys()},
-            "sessions": storage.sessions(), "targets": storage.targets()}
+    return {
+        "keys": {k: storage.load_any(k) for k in storage.list_keys()},
+        "sessions": storage.sessions(),
+        "targets": storage.targets(),
+    }
 
 
 def still_usable(storage: BaseStorage) -> None:
@@ -132,7 +164,10 @@ def test_hostile_session_and_target_ids_are_refused(make_storage: Make, tmp_path
         assert storage.for_target(name).target_id == name
         return
     calls: list[Callable[[], Any]] = [
-        lambda: make_storage(target=name), lambda: storage.for_target(name), lambda: storage.for_session(name), lambda: storage.for_session("ok", name),
+        lambda: make_storage(target=name),
+        lambda: storage.for_target(name),
+        lambda: storage.for_session(name),
+        lambda: storage.for_session("ok", name),
         lambda: storage.targets(session=name),
     ]
     if name:  # make_storage(session="") means "a fresh unique session"
@@ -146,18 +181,21 @@ def test_hostile_session_and_target_ids_are_refused(make_storage: Make, tmp_path
     still_usable(storage)
 
 
-@pytest.mark.parametrize("key, why", [
-    ("a" * (KEY_MAX + 1), "at most"),
-    ("x" * 101, "at most"),
-    ("../escape", "'..'"),
-    ("a/./b", "'.'"),
-    ("a//b", "empty"),
-    ("/abs", "absolute"),
-    ("a\\..\\b", "contains"),
-    ("%2e%2e/x", "contains"),
-    ("ünï", "contains"),
-    (".hidden", "starts with '.'"),
-])
+@pytest.mark.parametrize(
+    "key, why",
+    [
+        ("a" * (KEY_MAX + 1), "at most"),
+        ("x" * 101, "at most"),
+        ("../escape", "'..'"),
+        ("a/./b", "'.'"),
+        ("a//b", "empty"),
+        ("/abs", "absolute"),
+        ("a\\..\\b", "contains"),
+        ("%2e%2e/x", "contains"),
+        ("ünï", "contains"),
+        (".hidden", "starts with '.'"),
+    ],
+)
 def test_rejections_say_what_was_wrong_and_what_is_allowed(storage: BaseStorage, key: str, why: str) -> None:
     with pytest.raises(StorageNameError) as info:
         storage.save(key, 1)
@@ -175,20 +213,49 @@ class Tag(str):
     pass
 
 
-_BAD_LEAVES = [float("nan"), float("inf"), -float("inf"), "lone \ud800 surrogate", Colour.RED, Tag("t"),
-               b"bytes", bytearray(b"x"), {1, 2}, frozenset(), object(), 1j, Decimal("1.5"), print, type]
+_BAD_LEAVES = [
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    "lone \ud800 surrogate",
+    Colour.RED,
+    Tag("t"),
+    b"bytes",
+    bytearray(b"x"),
+    {1, 2},
+    frozenset(),
+    object(),
+    1j,
+    Decimal("1.5"),
+    print,
+    type,
+]
 _leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=10),
     st.sampled_from(["", "\x00", "\u2028\u2029", "e\u0301", "😀" * 3, "\r\n", '"\\', "<script>alert(1)</script>"]),
     st.sampled_from(_BAD_LEAVES),
     st.builds(lambda: 10**5000),  # built lazily: its repr alone would raise (int too long to print)
 )
-_dict_keys = st.one_of(st.text(max_size=8), st.integers(), st.none(), st.booleans(), st.floats(), st.just((1, 2)),
-                       st.just("\udc80"), st.just(Tag("k")))
+_dict_keys = st.one_of(
+    st.text(max_size=8),
+    st.integers(),
+    st.none(),
+    st.booleans(),
+    st.floats(),
+    st.just((1, 2)),
+    st.just("\udc80"),
+    st.just(Tag("k")),
+)
 hostile_values = st.recursive(
     _leaves,
-    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(_dict_keys, inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(_dict_keys, inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -256,20 +323,35 @@ def _nested(depth: int, dicts: bool = False) -> Any:
     return value
 
 
-@pytest.mark.parametrize("value, words", [
-    (_cycle_list(), "cycle"),
-    (_cycle_dict(), "cycle"),
-    (_nested(MAX_DEPTH + 1), "deeper"),
-    (_nested(50_000), "deeper"),  # far past the recursion limit: still a clear error, not a RecursionError
-    (_nested(50_000, dicts=True), "deeper"),
-    ({"a": [1, {"b": float("nan")}]}, "root['a'][1]['b']"),
-    ({"ok": 1, 7: "int key"}, "int dict key"),
-    ({("t", 1): 1}, "tuple dict key"),
-    ([Colour.RED], "subclass"),
-    ({"s": "bad \udcff"}, "surrogate"),
-    ([10**5000], "too long"),
-], ids=["cycle-list", "cycle-dict", "depth-501", "depth-50k", "depth-50k-dicts", "nan-path", "int-key", "tuple-key",
-        "intenum", "surrogate", "huge-int"])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        (_cycle_list(), "cycle"),
+        (_cycle_dict(), "cycle"),
+        (_nested(MAX_DEPTH + 1), "deeper"),
+        (_nested(50_000), "deeper"),  # far past the recursion limit: still a clear error, not a RecursionError
+        (_nested(50_000, dicts=True), "deeper"),
+        ({"a": [1, {"b": float("nan")}]}, "root['a'][1]['b']"),
+        ({"ok": 1, 7: "int key"}, "int dict key"),
+        ({("t", 1): 1}, "tuple dict key"),
+        ([Colour.RED], "subclass"),
+        ({"s": "bad \udcff"}, "surrogate"),
+        ([10**5000], "too long"),
+    ],
+    ids=[
+        "cycle-list",
+        "cycle-dict",
+        "depth-501",
+        "depth-50k",
+        "depth-50k-dicts",
+        "nan-path",
+        "int-key",
+        "tuple-key",
+        "intenum",
+        "surrogate",
+        "huge-int",
+    ],
+)
 def test_pathological_values_get_a_clear_error(storage: BaseStorage, value: Any, words: str) -> None:
     storage.save("doc.json", "old")
     with pytest.raises(StorageValueError) as info:
@@ -289,7 +371,10 @@ def test_deep_but_allowed_value_round_trips(storage: BaseStorage) -> None:
 
 
 def test_unicode_everywhere_in_values_round_trips(storage: BaseStorage) -> None:
-    text = "".join(chr(c) for c in range(0x20, 0x3000) if not 0xD800 <= c <= 0xDFFF) + "\x00\r\n\u2028😀👩‍👩‍👧 e\u0301 \u202e"
+    text = (
+        "".join(chr(c) for c in range(0x20, 0x3000) if not 0xD800 <= c <= 0xDFFF)
+        + "\x00\r\n\u2028😀👩‍👩‍👧 e\u0301 \u202e"
+    )
     storage.save("u.json", {text: [text, {"k": text}]})
     storage.save_string("u.html", f"<p>{text}</p>")
     assert storage.load("u.json") == {text: [text, {"k": text}]}
@@ -370,10 +455,14 @@ def test_fifo_planted_under_the_root_does_not_hang_a_load(tmp_path: Path) -> Non
     storage = _local(tmp_path)
     os.mkfifo(tmp_path / "root" / "s" / "t" / "pipe.json")
     # In a child process with a timeout, so a hang fails this test instead of hanging the suite.
-    code = ("import sys; from perf_storage_nb import LocalStorage; s = LocalStorage('s', 't', root=sys.argv[1]); "
-            "print(s.load('pipe.json'), s.info('pipe.json'), s.exists('pipe.json'))")
+    code = (
+        "import sys; from perf_storage_nb import LocalStorage; s = LocalStorage('s', 't', root=sys.argv[1]); "
+        "print(s.load('pipe.json'), s.info('pipe.json'), s.exists('pipe.json'))"
+    )
     try:
-        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "root")], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "root")], capture_output=True, text=True, timeout=5
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("load() of a FIFO planted under the root blocked")
     assert out.returncode == 0, out.stderr
@@ -391,8 +480,9 @@ def test_every_listed_key_can_be_loaded(tmp_path: Path) -> None:
 
 
 # ---- secrets: the API key never shows (cache service backend) -------------------------------------------
-def test_api_key_never_appears_in_reprs_errors_or_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture,
-                                                       capfd: pytest.CaptureFixture[str]) -> None:
+def test_api_key_never_appears_in_reprs_errors_or_logs(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("mgraph_ai_service_cache", reason="needs mgraph-ai-service-cache (pip install -e '.[server]')")
     import logging
 
@@ -404,11 +494,22 @@ def test_api_key_never_appears_in_reprs_errors_or_logs(request: pytest.FixtureRe
     caplog.set_level(logging.DEBUG)  # httpx/httpcore log every request at DEBUG: headers must not leak there
     storage = CacheServiceStorage("secrets", "t1", url=server.url, api_key=secret)
     storage.save("doc.json", {"ok": True})
-    seen = [repr(storage), str(storage), storage.describe(), repr(storage.client), str(storage.to_config()),
-            storage._repr_html_(), repr(storage.for_target("t2"))]
+    seen = [
+        repr(storage),
+        str(storage),
+        storage.describe(),
+        repr(storage.client),
+        str(storage.to_config()),
+        storage._repr_html_(),
+        repr(storage.for_target("t2")),
+    ]
     wrong = CacheServiceStorage("secrets", "t1", url=server.url, api_key=secret[::-1])
-    for call in (lambda: wrong.save("doc.json", 1), lambda: wrong.load("doc.json"), lambda: storage.save("../x", 1),
-                 lambda: storage.save("doc.json", float("nan"))):
+    for call in (
+        lambda: wrong.save("doc.json", 1),
+        lambda: wrong.load("doc.json"),
+        lambda: storage.save("../x", 1),
+        lambda: storage.save("doc.json", float("nan")),
+    ):
         with pytest.raises(StorageError) as info:
             call()
         seen += [str(info.value), repr(info.value), str(info.value.__cause__)]

@@ -49,8 +49,10 @@ def test_delete_removes_empty_folders(local: LocalStorage) -> None:
     assert local.sessions() == []
 
 
-@pytest.mark.parametrize("key", ["../other_target/x", "../../other_session/t/x", "/etc/passwd", "a/../../b",
-                                 "%2e%2e/x", "..%2fx", "a/%2E%2E/b"])
+@pytest.mark.parametrize(
+    "key",
+    ["../other_target/x", "../../other_session/t/x", "/etc/passwd", "a/../../b", "%2e%2e/x", "..%2fx", "a/%2E%2E/b"],
+)
 def test_traversal_attempts_rejected(local: LocalStorage, key: str, tmp_path: Path) -> None:
     with pytest.raises(StorageNameError):
         local.save_string(key, "pwned")

@@ -21,8 +21,14 @@ def test_target_id_from_url_is_readable_and_valid() -> None:
 
 def test_target_ids_do_not_collide_where_the_original_did() -> None:
     # The original mapped all of these to 'example_com_page1'.
-    texts = ["example.com/page1", "example_com/page1", "example com page1", "https://example.com/page1",
-             "https://example.com/page1?x=2", "HTTPS://EXAMPLE.COM/page1"]
+    texts = [
+        "example.com/page1",
+        "example_com/page1",
+        "example com page1",
+        "https://example.com/page1",
+        "https://example.com/page1?x=2",
+        "HTTPS://EXAMPLE.COM/page1",
+    ]
     ids = [target_id_from_text(t) for t in texts]
     assert len(set(ids)) == len(ids)
     assert target_id_from_text("example.com/page1") == ids[0]  # deterministic
@@ -41,10 +47,19 @@ def test_target_id_from_text_rejects_empty() -> None:
         target_id_from_text("")
 
 
-@pytest.mark.parametrize("bad, fragment", [
-    ("", "empty"), (".", "'.'"), ("..", "'..'"), ("a/b", "'/'"), ("a b", "' '"), (".hidden", "starts with '.'"),
-    ("x" * 101, "at most 100"), (3, "must be a str"),
-])
+@pytest.mark.parametrize(
+    "bad, fragment",
+    [
+        ("", "empty"),
+        (".", "'.'"),
+        ("..", "'..'"),
+        ("a/b", "'/'"),
+        ("a b", "' '"),
+        (".hidden", "starts with '.'"),
+        ("x" * 101, "at most 100"),
+        (3, "must be a str"),
+    ],
+)
 def test_id_errors_say_what_and_what_is_allowed(bad: object, fragment: str) -> None:
     with pytest.raises(StorageNameError) as err:
         check_id(bad, "session_id")

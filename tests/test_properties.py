@@ -20,8 +20,7 @@ _rest = st.text(alphabet="abcxyzABCXYZ0189._-", max_size=15)
 segment = st.builds(lambda a, b: a + b, _first, _rest)
 valid_keys = st.lists(segment, min_size=1, max_size=4).map("/".join)
 
-json_scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-                | st.text())
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
@@ -97,11 +96,15 @@ def test_id_validation(value: str) -> None:
 
 
 @PROFILE
-@given(value=st.recursive(
-    st.floats(allow_nan=True, allow_infinity=True) | st.integers(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.integers() | st.text(max_size=3), inner, max_size=4),
-    max_leaves=12,
-))
+@given(
+    value=st.recursive(
+        st.floats(allow_nan=True, allow_infinity=True) | st.integers(),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.integers() | st.text(max_size=3), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
+)
 def test_values_with_nan_or_non_str_keys_are_rejected_or_exact(storage: BaseStorage, value: Any) -> None:
     try:
         storage.save("k", value)

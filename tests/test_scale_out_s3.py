@@ -35,10 +35,20 @@ _AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAU
 def s3_endpoint() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 for this module; stopped at the end."""
     port = free_port()
-    log = tempfile.TemporaryFile()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed at the end of the module fixture
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -152,7 +162,7 @@ def test_client_with_both_urls_fails_over_when_a_replica_dies_and_loses_nothing(
         if start == 40:
             assert storage.client.url == a.url  # everything so far went through replica a
             _kill(a)  # replica a crashes in the middle of the run
-        chunk = {k: items[k] for k in keys[start:start + 20]}
+        chunk = {k: items[k] for k in keys[start : start + 20]}
         result = storage.save_many(chunk)
         acknowledged.update(result.ok)
         failed.extend(result.failed)

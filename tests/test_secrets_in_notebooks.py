@@ -26,8 +26,9 @@ def test_api_key_is_not_in_any_saved_output(name: str, tmp_path: Path) -> None:
     with CacheServer(mode="memory", api_key=key) as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PERF_STORAGE_")}
         env.update({"PERF_STORAGE_URL": server.url, "PERF_STORAGE_API_KEY": key})
-        client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
-                                         resources={"metadata": {"path": str(tmp_path)}})
+        client = nbclient.NotebookClient(
+            nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        )
         client.execute(env=env)
     nbformat.write(nb, tmp_path / name)
     saved = (tmp_path / name).read_text(encoding="utf-8")

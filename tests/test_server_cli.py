@@ -23,8 +23,13 @@ pytest.importorskip("mgraph_ai_service_cache", reason="needs mgraph-ai-service-c
 
 def run_serve(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], list[str]]:
     """Start ``perf-storage serve`` and read its output until it says how to stop it (bounded)."""
-    proc = subprocess.Popen([sys.executable, "-m", "perf_storage_nb.cli", "serve", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perf_storage_nb.cli", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     lines: list[str] = []
     deadline = time.monotonic() + 60
     assert proc.stdout is not None
@@ -51,8 +56,13 @@ def stop(proc: subprocess.Popen[str]) -> None:
 def test_serve_prints_url_and_a_generated_key_once(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PERF_STORAGE_API_KEY"}
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "perf_storage_nb.cli", "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perf_storage_nb.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         lines: list[str] = []
         assert proc.stdout is not None
@@ -76,8 +86,15 @@ def test_serve_prints_url_and_a_generated_key_once(monkeypatch: pytest.MonkeyPat
 
 
 def test_serve_never_echoes_a_given_key(tmp_path: Path) -> None:
-    proc, lines = run_serve("--port", "0", "--mode", "local_disk", "--path", str(tmp_path / "disk"),
-                            env={"PERF_STORAGE_API_KEY": "given-secret-key"})
+    proc, lines = run_serve(
+        "--port",
+        "0",
+        "--mode",
+        "local_disk",
+        "--path",
+        str(tmp_path / "disk"),
+        env={"PERF_STORAGE_API_KEY": "given-secret-key"},
+    )
     try:
         text = "\n".join(lines)
         assert "given-secret-key" not in text and "local_disk" in text and str(tmp_path / "disk") in text
@@ -93,8 +110,12 @@ def test_serve_never_echoes_a_given_key(tmp_path: Path) -> None:
 
 def test_serve_reports_a_busy_port() -> None:
     with CacheServer() as first:
-        result = subprocess.run([sys.executable, "-m", "perf_storage_nb.cli", "serve", "--port", str(first.port)],
-                                capture_output=True, text=True, timeout=90)
+        result = subprocess.run(
+            [sys.executable, "-m", "perf_storage_nb.cli", "serve", "--port", str(first.port)],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
     assert result.returncode == 1 and "exited with code" in result.stderr
 
 
@@ -146,9 +167,9 @@ def _serve_args(*argv: str) -> argparse.Namespace:
     return _parser().parse_args(["serve", *argv])
 
 
-def test_api_key_flag_warns_that_it_is_visible_and_a_key_file_does_not(tmp_path: Path,
-                                                                      capsys: pytest.CaptureFixture[str],
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_key_flag_warns_that_it_is_visible_and_a_key_file_does_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from perf_storage_nb.cli import api_key_from
 
     monkeypatch.setenv("PERF_STORAGE_API_KEY", "from-env")
@@ -168,8 +189,9 @@ def test_api_key_flag_warns_that_it_is_visible_and_a_key_file_does_not(tmp_path:
 def test_serve_with_an_api_key_file(tmp_path: Path) -> None:
     key_file = tmp_path / "key"
     key_file.write_text("file-secret-key\n")
-    proc, lines = run_serve("--port", "0", "--api-key-file", str(key_file),
-                            env={k: "" for k in ("PERF_STORAGE_API_KEY",)})
+    proc, lines = run_serve(
+        "--port", "0", "--api-key-file", str(key_file), env=dict.fromkeys(("PERF_STORAGE_API_KEY",), "")
+    )
     try:
         text = "\n".join(lines)
         assert "file-secret-key" not in text and "file-secret-key" not in " ".join(proc.args)  # type: ignore[arg-type]

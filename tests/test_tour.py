@@ -51,7 +51,7 @@ def test_quick_tour_runs_the_seed_snippet_verbatim() -> None:
     seed = (
         "from perf_storage_factory import Perf__Storage__Factory\n\n\n"
         "storage_config = {\n"
-        '    "backend": "cache_service", # Options: \'local\', \'memory\'\n'
+        "    \"backend\": \"cache_service\", # Options: 'local', 'memory'\n"
         '    "session_id": "experiment_alpha",\n'
         '    "target_id": "item_001"\n'
         "}\n\n"
@@ -87,7 +87,10 @@ def test_tour_executes_a_notebook_and_writes_html(tmp_path: Path) -> None:
     env_leak = {"PERF_STORAGE_URL": "http://127.0.0.1:9"}  # the tour must not inherit the caller's service
     done = subprocess.run(
         [sys.executable, "-m", "perf_storage_nb.tour", str(path), "--out", str(out), "--update"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
         env={**os.environ, **env_leak},
     )
     assert done.returncode == 0, done.stderr
@@ -106,7 +109,9 @@ def test_tour_reports_a_failing_notebook(tmp_path: Path) -> None:
     nbformat.write(nb, path)
     done = subprocess.run(
         [sys.executable, "-m", "perf_storage_nb.tour", str(path), "--out", str(tmp_path / "html")],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode != 0
     assert "01_broken.ipynb failed" in done.stderr and "broken step" in done.stderr

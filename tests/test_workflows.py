@@ -83,7 +83,9 @@ def test_batch_collects_per_item_errors_and_goes_on(make_storage: Callable[..., 
     assert "2 failed" in page and "cannot parse page 2" in page
 
 
-def test_batch_rerun_after_failure_redoes_only_failed_and_clears_report(make_storage: Callable[..., BaseStorage]) -> None:
+def test_batch_rerun_after_failure_redoes_only_failed_and_clears_report(
+    make_storage: Callable[..., BaseStorage],
+) -> None:
     storage = make_storage()
     broken = {URLS[1]}
 
@@ -164,7 +166,9 @@ def test_batch_from_config_dict(tmp_path: Path) -> None:
     config = {"backend": "local", "root": str(tmp_path), "session_id": "batch_cfg"}
     result = run_batch(config, URLS[:2], render, progress=False)
     assert result.session_id == "batch_cfg" and result.ok
-    assert sorted(p.name for p in (tmp_path / "batch_cfg").iterdir()) == sorted(target_id_from_text(u) for u in URLS[:2])
+    assert sorted(p.name for p in (tmp_path / "batch_cfg").iterdir()) == sorted(
+        target_id_from_text(u) for u in URLS[:2]
+    )
 
 
 def test_batch_result_repr_is_short_and_stable() -> None:
@@ -245,16 +249,24 @@ def _metrics(storage: BaseStorage, session: str, per_target: dict[str, dict[str,
 
 def test_compare_sessions_flags_regressions_with_tolerance(make_storage: Callable[..., BaseStorage]) -> None:
     storage = make_storage(session="run_b", target="item_001")
-    _metrics(storage, "run_a", {
-        "item_001": {"latency_ms": 100.0, "nodes": 340, "accuracy": 0.90, "tool": "v1"},
-        "item_002": {"latency_ms": 50.0, "nodes": 10},
-        "item_003": {"latency_ms": 10.0},
-    })
-    _metrics(storage, "run_b", {
-        "item_001": {"latency_ms": 104.0, "nodes": 400, "accuracy": 0.80, "tool": "v2"},
-        "item_002": {"latency_ms": 40.0, "nodes": 10, "extra": 1},
-        "item_004": {"latency_ms": 1.0},
-    })
+    _metrics(
+        storage,
+        "run_a",
+        {
+            "item_001": {"latency_ms": 100.0, "nodes": 340, "accuracy": 0.90, "tool": "v1"},
+            "item_002": {"latency_ms": 50.0, "nodes": 10},
+            "item_003": {"latency_ms": 10.0},
+        },
+    )
+    _metrics(
+        storage,
+        "run_b",
+        {
+            "item_001": {"latency_ms": 104.0, "nodes": 400, "accuracy": 0.80, "tool": "v2"},
+            "item_002": {"latency_ms": 40.0, "nodes": 10, "extra": 1},
+            "item_004": {"latency_ms": 1.0},
+        },
+    )
     cmp = compare_sessions(storage, "run_a", higher_is_better=["accuracy"], tolerances={"nodes": 0.5})
     got = {(r.target_id, r.metric): r.status for r in cmp.rows}
     assert got == {
@@ -313,7 +325,10 @@ def test_before_after_snapshots_saved_and_diffed(make_storage: Callable[..., Bas
     assert "snapshots/" not in text  # the snapshot files themselves are not part of the state
     assert "graphs/parsed.json root['nodes']: 340 -> 300" in text
     assert "+<p>new</p>" in text
-    assert sorted(storage.list_keys("snapshots/")) == ["snapshots/after_transform.json", "snapshots/before_transform.json"]
+    assert sorted(storage.list_keys("snapshots/")) == [
+        "snapshots/after_transform.json",
+        "snapshots/before_transform.json",
+    ]
     page = storage.load_string("output/diff.html")
     assert page.startswith("<!DOCTYPE html>") and "after_transform" in page
     again = diff_saved_snapshots(storage, "before_transform", "after_transform")
@@ -326,10 +341,9 @@ def test_before_after_snapshots_saved_and_diffed(make_storage: Callable[..., Bas
 def test_before_after_failed_step_has_no_after(storage: BaseStorage) -> None:
     storage.save("a.json", 1)
     ba = before_after(storage, "cleanup", save=False)
-    with pytest.raises(RuntimeError):
-        with ba:
-            storage.save("a.json", 2)
-            raise RuntimeError("transform crashed")
+    with pytest.raises(RuntimeError), ba:
+        storage.save("a.json", 2)
+        raise RuntimeError("transform crashed")
     assert ba.before is not None and ba.after is None and ba.diff is None
     assert storage.list_keys() == ["a.json"]  # save=False writes nothing
     assert "before taken" in repr(ba)
@@ -377,7 +391,9 @@ def test_failed_item_without_error_record_loses_its_done_keys(make_storage: Call
     assert first.items[0].status == "failed"
     assert not storage.for_target(target_id_from_text(URLS[0])).exists("output/rendered.html")
     calls: list[str] = []
-    run_batch(storage, URLS[:1], lambda url, store: calls.append(url) or render(url, store), error_key=None, progress=False)
+    run_batch(
+        storage, URLS[:1], lambda url, store: calls.append(url) or render(url, store), error_key=None, progress=False
+    )
     assert calls == [URLS[0]]
 
 
@@ -412,7 +428,9 @@ def test_before_after_never_reads_its_own_snapshot_files(storage: BaseStorage, m
     assert not [k for k in read if k.startswith("snapshots/")]
 
 
-def test_batch_counts_failures_without_rebuilding_the_list(storage: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_counts_failures_without_rebuilding_the_list(
+    storage: BaseStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = [0]
     original = BatchResult.failed
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from typing import Any, ClassVar, Literal, Self
 
 import httpx
@@ -97,8 +98,9 @@ class CacheServiceStorage(BaseStorage):
         built = client is None
         if client is None:
             ns = DEFAULT_NAMESPACE if namespace is None else namespace
-            client = CacheServiceClient(url, api_key=api_key, namespace=ns, timeout=timeout,
-                                        retries=retries, api_key_header=api_key_header)
+            client = CacheServiceClient(
+                url, api_key=api_key, namespace=ns, timeout=timeout, retries=retries, api_key_header=api_key_header
+            )
         self._namespace = check_namespace(client.namespace if namespace is None else namespace)
         #: close() closes the client: by default only one this storage built itself (siblings share it)
         self._owns_client = built if owns_client is None else owns_client
@@ -134,16 +136,25 @@ class CacheServiceStorage(BaseStorage):
         storage from this config raises StorageConfigError instead of returning one that cannot connect.
         """
         c = self._client
-        return {"backend": "cache_service", "session_id": self.session_id, "target_id": self.target_id,
-                "url": ",".join(c.urls), "namespace": self._namespace, "timeout": c.timeout,
-                "retries": c.retries, "api_key_header": c.api_key_header}
+        return {
+            "backend": "cache_service",
+            "session_id": self.session_id,
+            "target_id": self.target_id,
+            "url": ",".join(c.urls),
+            "namespace": self._namespace,
+            "timeout": c.timeout,
+            "retries": c.retries,
+            "api_key_header": c.api_key_header,
+        }
 
     def describe(self) -> str:
         return f"cache_service://{self._namespace}/{self.session_id}/{self.target_id}"
 
     def __repr__(self) -> str:
-        return (f"CacheServiceStorage(session_id={self.session_id!r}, target_id={self.target_id!r}, "
-                f"namespace={self._namespace!r})")
+        return (
+            f"CacheServiceStorage(session_id={self.session_id!r}, target_id={self.target_id!r}, "
+            f"namespace={self._namespace!r})"
+        )
 
     def close(self) -> None:
         """Close the connection pool if this storage created it (siblings share their creator's pool)."""
@@ -216,12 +227,27 @@ class CacheServiceStorage(BaseStorage):
                 return kind
         return None
 
-    def _post(self, action: Literal["store", "update"], cache_id: str, kind: Kind, name: tuple[str, str], body: Any,
-              content_type: str) -> bool:
+    def _post(
+        self,
+        action: Literal["store", "update"],
+        cache_id: str,
+        kind: Kind,
+        name: tuple[str, str],
+        body: Any,
+        content_type: str,
+    ) -> bool:
         """``store`` or ``update`` one child file; False on 404 (no such file for update, or no entry)."""
         data_key, file_id = name
-        return self._client.post_data(action, cache_id, DATA_TYPE[kind], data_key, file_id, body,
-                                      content_type=content_type, namespace=self._namespace)
+        return self._client.post_data(
+            action,
+            cache_id,
+            DATA_TYPE[kind],
+            data_key,
+            file_id,
+            body,
+            content_type=content_type,
+            namespace=self._namespace,
+        )
 
     # ---- primitives -----------------------------------------------------------------------------------------
     def _write(self, key: str, kind: Kind, payload: bytes) -> None:
@@ -232,8 +258,9 @@ class CacheServiceStorage(BaseStorage):
         name = split_key(key)  # an over-long name is refused before any request
         self._on_entry(True, lambda cache_id: self._store(cache_id, key, name, kind, body, content_type, updatable))
 
-    def _store(self, cache_id: str, key: str, name: tuple[str, str], kind: Kind, body: Any, content_type: str,
-               updatable: bool) -> Any:
+    def _store(
+        self, cache_id: str, key: str, name: tuple[str, str], kind: Kind, body: Any, content_type: str, updatable: bool
+    ) -> Any:
         """One save on ``cache_id`` keeping one value per key (see the module notes); _STALE if the entry is gone."""
         state = self._state
         known = state.kinds.get(key)
@@ -416,7 +443,11 @@ class CacheServiceStorage(BaseStorage):
             # Racing creators may have made several cache_ids for this key; they share the child folder.
             for _round in range(5):
                 versions = client.entry_versions(key_hash(state.cache_key), namespace=ns)
-                ids = {cache_id} if versions is None else {v["cache_id"] for v in versions.get("cache_ids", [])} | {cache_id}
+                ids = (
+                    {cache_id}
+                    if versions is None
+                    else {v["cache_id"] for v in versions.get("cache_ids", [])} | {cache_id}
+                )
                 for cid in sorted(ids):
                     client.delete_entry(cid, namespace=ns)
                 cache_id = client.cache_id_for_key(state.cache_key, namespace=ns)
@@ -548,7 +579,5 @@ class ResponseChunks(Iterator[bytes]):
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with suppress(Exception):  # nothing can be reported from a finalizer
             self.close()
-        except Exception:  # noqa: BLE001, S110 - nothing can be reported from a finalizer
-            pass

@@ -42,7 +42,9 @@ class LocalStorage(BaseStorage):
     backend_name: ClassVar[str] = "local"
     pretty_json: ClassVar[bool] = True
 
-    def __init__(self, session_id: str, target_id: str, *, root: str | os.PathLike[str] = DEFAULT_ROOT, fsync: bool = False) -> None:
+    def __init__(
+        self, session_id: str, target_id: str, *, root: str | os.PathLike[str] = DEFAULT_ROOT, fsync: bool = False
+    ) -> None:
         super().__init__(session_id, target_id)
         if not isinstance(root, (str, os.PathLike)) or not str(root):
             raise StorageValueError(f"root must be a folder path (str or Path), not {root!r}")
@@ -60,8 +62,13 @@ class LocalStorage(BaseStorage):
 
     def to_config(self) -> dict[str, Any]:
         """Config dict: backend, ids, root and fsync."""
-        return {"backend": "local", "session_id": self.session_id, "target_id": self.target_id,
-                "root": str(self._root), "fsync": self._fsync}
+        return {
+            "backend": "local",
+            "session_id": self.session_id,
+            "target_id": self.target_id,
+            "root": str(self._root),
+            "fsync": self._fsync,
+        }
 
     def describe(self) -> str:
         """Short location string for messages (no secrets)."""
@@ -80,7 +87,9 @@ class LocalStorage(BaseStorage):
 
     def _check_real(self, real: str, shown: str) -> None:
         if real != self._real_root and not real.startswith(self._real_root + os.sep):
-            raise StorageNameError(f"refusing {shown!r}: it resolves to {real!r}, outside the storage root {self._real_root!r}")
+            raise StorageNameError(
+                f"refusing {shown!r}: it resolves to {real!r}, outside the storage root {self._real_root!r}"
+            )
 
     def _check_fd_inside(self, fd: int, path: str) -> None:
         """Containment check of an opened file: one readlink of /proc/self/fd instead of a realpath walk."""
@@ -102,7 +111,7 @@ class LocalStorage(BaseStorage):
     def _write(self, key: str, kind: Kind, payload: bytes) -> None:
         self._write_stream(key, (payload,), kind)
 
-    def _write_stream(self, key: str, chunks: Iterable[bytes], kind: Kind = "bytes") -> int:  # type: ignore[override]
+    def _write_stream(self, key: str, chunks: Iterable[bytes], kind: Kind = "bytes") -> int:
         path = self._path(key)
         folder, name = os.path.split(path)
         with self._os_errors("save", key):
@@ -208,7 +217,7 @@ class LocalStorage(BaseStorage):
             except OSError:
                 return None
             if kind in KINDS:
-                return kind  # type: ignore[return-value]
+                return kind
         return None
 
     @staticmethod
@@ -256,8 +265,9 @@ class LocalStorage(BaseStorage):
             kind = self._marker(fd)
             if kind not in (None, "bytes"):  # an unmarked file may be streamed whatever it holds
                 os.close(fd)
-                raise StorageKindError(key, kind, "bytes")  # type: ignore[arg-type]
-            fh = open(fd, "rb")  # owns the fd now: closed by the generator, or when it is garbage-collected
+                raise StorageKindError(key, kind, "bytes")
+            # The generator owns the file now: it closes it when exhausted, closed or garbage-collected.
+            fh = open(fd, "rb")  # noqa: SIM115 - see above
         return _iter_file(fh, chunk_size, key, self.describe())
 
     def _exists(self, key: str) -> bool:
@@ -400,4 +410,7 @@ def _mark(fd: int, kind: Kind) -> None:
             _warned_no_xattr = True
             warnings.warn(
                 f"this file system does not keep extended attributes ({exc.strerror}); LocalStorage will infer "
-                "each file's kind from its content", RuntimeWarning, stacklevel=4)
+                "each file's kind from its content",
+                RuntimeWarning,
+                stacklevel=4,
+            )

@@ -43,7 +43,9 @@ class MemoryStorage(BaseStorage):
 
     backend_name: ClassVar[str] = "memory"
 
-    def __init__(self, session_id: str, target_id: str, *, name: str | None = None, _store: _Store | None = None) -> None:
+    def __init__(
+        self, session_id: str, target_id: str, *, name: str | None = None, _store: _Store | None = None
+    ) -> None:
         super().__init__(session_id, target_id)
         if name is not None:
             check_id(name, "memory store name")

@@ -16,7 +16,7 @@ import keyword
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate
 
 import ipywidgets as widgets
 
@@ -32,8 +32,6 @@ MAX_RAW_CHARS = 20_000  # characters of the "Raw" tab
 MAX_DIFF_OPTIONS = 1_000  # autocompletion options of the diff key box
 SNAPSHOT_KEYS = 50  # keys listed in the static text/html snapshot
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 #: the one live browser of this kernel (ipywidgets#3995: every open browser keeps its comms alive)
 _live: StorageBrowser | None = None
@@ -68,8 +66,16 @@ def var_name_for(key: str) -> str:
     return f"{name}_" if keyword.iskeyword(name) else name
 
 
-def snapshot_html(backend: str, sessions: Sequence[str], session: str | None, targets: Sequence[str],
-                  target: str | None, keys: Sequence[str], total: int, selected: str | None = None) -> str:
+def snapshot_html(
+    backend: str,
+    sessions: Sequence[str],
+    session: str | None,
+    targets: Sequence[str],
+    target: str | None,
+    keys: Sequence[str],
+    total: int,
+    selected: str | None = None,
+) -> str:
     """Static HTML listing shown where widgets cannot render (GitHub, nbviewer, nbconvert)."""
     esc = html.escape
     where = " / ".join(f"<code>{esc(p)}</code>" for p in (backend, session, target) if p)
@@ -93,7 +99,9 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
-def _guarded(method: Callable[Concatenate[StorageBrowser, P], R]) -> Callable[Concatenate[StorageBrowser, P], R | None]:
+def _guarded[**P, R](
+    method: Callable[Concatenate[StorageBrowser, P], R],
+) -> Callable[Concatenate[StorageBrowser, P], R | None]:
     """Run a handler and turn any failure into the widget's one-line status (never a dead widget)."""
 
     @functools.wraps(method)
@@ -110,8 +118,14 @@ def _guarded(method: Callable[Concatenate[StorageBrowser, P], R]) -> Callable[Co
 class StorageBrowser(widgets.VBox):
     """Browse sessions, targets and keys of a storage; preview, inspect, diff, delete and load keys."""
 
-    def __init__(self, storage: BaseStorage | Mapping[str, BaseStorage], *, page_size: int = PAGE_SIZE,
-                 max_preview_bytes: int = MAX_PREVIEW_BYTES, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        storage: BaseStorage | Mapping[str, BaseStorage],
+        *,
+        page_size: int = PAGE_SIZE,
+        max_preview_bytes: int = MAX_PREVIEW_BYTES,
+        **kwargs: Any,
+    ) -> None:
         global _live
         if _live is not None and _live is not self:
             _live.close()  # one live browser per kernel
@@ -143,15 +157,26 @@ class StorageBrowser(widgets.VBox):
     # ---- construction ---------------------------------------------------------------------------------
     def _build(self) -> None:
         names = list(self._storages)
-        self._backend = widgets.Dropdown(options=names, value=names[0], description="backend",
-                                         disabled=len(names) == 1, layout=widgets.Layout(width="220px"))
+        self._backend = widgets.Dropdown(
+            options=names,
+            value=names[0],
+            description="backend",
+            disabled=len(names) == 1,
+            layout=widgets.Layout(width="220px"),
+        )
         self._session = widgets.Dropdown(description="session", layout=widgets.Layout(width="260px"))
         self._target = widgets.Dropdown(description="target", layout=widgets.Layout(width="260px"))
-        self._refresh = widgets.Button(description="Refresh", icon="refresh",
-                                       tooltip="list sessions, targets and keys again",
-                                       layout=widgets.Layout(width="100px"))
-        self._filter = widgets.Text(placeholder="filter keys: substring or glob (*.json)", continuous_update=True,
-                                    layout=widgets.Layout(width="300px"))
+        self._refresh = widgets.Button(
+            description="Refresh",
+            icon="refresh",
+            tooltip="list sessions, targets and keys again",
+            layout=widgets.Layout(width="100px"),
+        )
+        self._filter = widgets.Text(
+            placeholder="filter keys: substring or glob (*.json)",
+            continuous_update=True,
+            layout=widgets.Layout(width="300px"),
+        )
         self._prev = widgets.Button(description="◀", tooltip="previous page", layout=widgets.Layout(width="40px"))
         self._next = widgets.Button(description="▶", tooltip="next page", layout=widgets.Layout(width="40px"))
         self._page_info = widgets.HTML()
@@ -163,28 +188,40 @@ class StorageBrowser(widgets.VBox):
         self._meta = widgets.HTML()
         self._diff_session = widgets.Dropdown(description="session", layout=widgets.Layout(width="260px"))
         self._diff_target = widgets.Dropdown(description="target", layout=widgets.Layout(width="260px"))
-        self._diff_key = widgets.Combobox(description="key", ensure_option=False,
-                                          layout=widgets.Layout(width="360px"))
-        self._diff_run = widgets.Button(description="Diff", icon="columns",
-                                        tooltip="diff the selected key with this one")
+        self._diff_key = widgets.Combobox(description="key", ensure_option=False, layout=widgets.Layout(width="360px"))
+        self._diff_run = widgets.Button(
+            description="Diff", icon="columns", tooltip="diff the selected key with this one"
+        )
         self._diff_view = widgets.HTML()
-        self._tabs = widgets.Tab(children=[
-            self._preview, self._raw, self._meta,
-            widgets.VBox([widgets.HTML("<small>compare the selected key with:</small>"),
-                          widgets.HBox([self._diff_session, self._diff_target]),
-                          widgets.HBox([self._diff_key, self._diff_run]), self._diff_view]),
-        ], layout=widgets.Layout(flex="1 1 auto", min_width="0"))
+        self._tabs = widgets.Tab(
+            children=[
+                self._preview,
+                self._raw,
+                self._meta,
+                widgets.VBox(
+                    [
+                        widgets.HTML("<small>compare the selected key with:</small>"),
+                        widgets.HBox([self._diff_session, self._diff_target]),
+                        widgets.HBox([self._diff_key, self._diff_run]),
+                        self._diff_view,
+                    ]
+                ),
+            ],
+            layout=widgets.Layout(flex="1 1 auto", min_width="0"),
+        )
         for i, title in enumerate(("Preview", "Raw", "Meta", "Diff")):
             self._tabs.set_title(i, title)  # set_title works on ipywidgets 7 and 8 alike
         self._delete = widgets.Button(description="Delete", icon="trash", button_style="danger", disabled=True)
         self._confirm_text = widgets.HTML()
         self._confirm_yes = widgets.Button(description="Yes, delete", button_style="danger")
         self._confirm_no = widgets.Button(description="Cancel")
-        self._confirm = widgets.HBox([self._confirm_text, self._confirm_yes, self._confirm_no],
-                                     layout=widgets.Layout(display="none"))
+        self._confirm = widgets.HBox(
+            [self._confirm_text, self._confirm_yes, self._confirm_no], layout=widgets.Layout(display="none")
+        )
         self._var_name = widgets.Text(placeholder="variable name", layout=widgets.Layout(width="180px"))
-        self._load = widgets.Button(description="Load into variable", icon="download", disabled=True,
-                                   layout=widgets.Layout(width="170px"))
+        self._load = widgets.Button(
+            description="Load into variable", icon="download", disabled=True, layout=widgets.Layout(width="170px")
+        )
         self._status = widgets.HTML(layout=widgets.Layout(width="100%"))
         self._status.add_class("psnb-status")
 
@@ -288,8 +325,16 @@ class StorageBrowser(widgets.VBox):
         """The static HTML listing of what the browser shows now (no I/O)."""
         keys = self._matching[:SNAPSHOT_KEYS]
         # The backend's name, not its describe(): no absolute paths, so the snapshot is stable under nbval.
-        return snapshot_html(self._backend.value, self._sessions, self._session.value,
-                             self._targets, self._target.value, keys, len(self._matching), self._keys.value)
+        return snapshot_html(
+            self._backend.value,
+            self._sessions,
+            self._session.value,
+            self._targets,
+            self._target.value,
+            keys,
+            len(self._matching),
+            self._keys.value,
+        )
 
     # ---- loading levels ---------------------------------------------------------------------------------
     @contextmanager
@@ -419,8 +464,10 @@ class StorageBrowser(widgets.VBox):
             return
         self._meta.value = self._meta_html(storage, info)
         if info.size > self._max_preview_bytes:
-            note = (f"<i>{info.size:,} bytes: too large to preview here (limit {self._max_preview_bytes:,}); "
-                    "use “Load into variable”.</i>")
+            note = (
+                f"<i>{info.size:,} bytes: too large to preview here (limit {self._max_preview_bytes:,}); "
+                "use “Load into variable”.</i>"
+            )
             self._preview.value = self._raw.value = note
             return
         value = load_kind(storage, key, info.kind, _VANISHED)  # the kind's own loader: one read
@@ -555,8 +602,9 @@ class StorageBrowser(widgets.VBox):
         if self.selected is None:
             return
         session, target, key = self.selected
-        self._confirm_text.value = (f"delete <code>{html.escape(key)}</code> from "
-                                    f"<code>{html.escape(session)}/{html.escape(target)}</code>?")
+        self._confirm_text.value = (
+            f"delete <code>{html.escape(key)}</code> from <code>{html.escape(session)}/{html.escape(target)}</code>?"
+        )
         self._confirm.layout.display = "flex"
 
     @_guarded

@@ -75,6 +75,8 @@ def remove_completer(ip: Any) -> None:
         chain = dispatcher.strs.get(name)
         if chain is None:
             continue
-        chain.chain = [(p, f) for p, f in chain.chain if not getattr(getattr(f, "__func__", f), "perf_storage_nb", False)]
+        chain.chain = [
+            (p, f) for p, f in chain.chain if not getattr(getattr(f, "__func__", f), "perf_storage_nb", False)
+        ]
         if not chain.chain:
             del dispatcher.strs[name]

@@ -38,32 +38,57 @@ __all__ = [
 
 #: subcommand -> (usage line(s), one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "use": ("%storage use [URL | BACKEND | VAR | {config-dict} | field=value ...] [SESSION[/TARGET]] [-s SESSION] [-t TARGET]",
-            "Switch backend (URL, backend name, config fields or a storage variable) and/or session/target; bare: show the current one."),
-    "ls": ("%storage ls [-l] [[SESSION/TARGET:]PREFIX]",
-           "List keys of the current (or given) target; -l adds kind, size and hash (one request per key, first 500 keys)."),
+    "use": (
+        "%storage use [URL | BACKEND | VAR | {config-dict} | field=value ...] [SESSION[/TARGET]] [-s SESSION] [-t "
+        "TARGET]",
+        "Switch backend (URL, backend name, config fields or a storage variable) and/or session/target; bare: show "
+        "the current one.",
+    ),
+    "ls": (
+        "%storage ls [-l] [[SESSION/TARGET:]PREFIX]",
+        "List keys of the current (or given) target; -l adds kind, size and hash (one request per key, first 500 "
+        "keys).",
+    ),
     "sessions": ("%storage sessions", "Sessions that hold data on the current backend (a list)."),
     "targets": ("%storage targets [SESSION]", "Targets of the current (or given) session (a list)."),
-    "save": ("%storage save [-q] KEY EXPR   |   %%storage save [-q] KEY  (cell body = JSON)",
-             "Store the JSON value of a Python expression (or of the cell body, parsed as JSON)."),
+    "save": (
+        "%storage save [-q] KEY EXPR   |   %%storage save [-q] KEY  (cell body = JSON)",
+        "Store the JSON value of a Python expression (or of the cell body, parsed as JSON).",
+    ),
     "load": ("%storage load KEY [-o VAR]", "Return the JSON value under KEY (-o binds it to VAR instead)."),
-    "save_string": ("%storage save_string [-q] KEY EXPR   |   %%storage save_string [-q] KEY  (cell body verbatim)",
-                    "Store text (HTML, Markdown, logs) verbatim."),
+    "save_string": (
+        "%storage save_string [-q] KEY EXPR   |   %%storage save_string [-q] KEY  (cell body verbatim)",
+        "Store text (HTML, Markdown, logs) verbatim.",
+    ),
     "load_string": ("%storage load_string KEY [-o VAR]", "Return the text under KEY (-o binds it to VAR instead)."),
-    "show": ("%storage show KEY [--max-bytes N]",
-             "Render a stored value inline: HTML in a sandboxed iframe, Markdown, JSON tree, images; text twin for terminals."),
+    "show": (
+        "%storage show KEY [--max-bytes N]",
+        "Render a stored value inline: HTML in a sandboxed iframe, Markdown, JSON tree, images; text twin for "
+        "terminals.",
+    ),
     "info": ("%storage info [KEY]", "Kind, size and hash of KEY; bare: the current backend, session and target."),
     "rm": ("%storage rm [-q] KEY [KEY ...]", "Delete keys (all must exist; otherwise nothing is deleted)."),
     "exists": ("%storage exists KEY", "True when KEY exists."),
     "versions": ("%storage versions NAME", "Timestamped version keys of NAME, newest first (a list)."),
-    "snapshot": ("%storage snapshot NAME [SCOPE] [-o VAR]",
-                 "Remember kinds, hashes and values of a scope (default: the current session) for a later diff @NAME."),
-    "diff": ("%storage diff A [B] [--against SESSION[/TARGET]] [--tol 5%] [--abs-tol X] [--exclude PATTERN ...]"
-             "   |   %%storage diff [SCOPE] [--tol 5%] [--abs-tol X] [--exclude PATTERN ...]",
-             "Diff two keys, a key against a baseline session/target, snapshots (@NAME) or scopes; the cell form diffs what the cell changed."),
-    "capture": ("%%storage capture [-q] KEY", "Run the cell and store its output (stdout, displays, result) as an HTML page."),
-    "browse": ("%storage browse [SESSION[/TARGET] | *]",
-               "Browse sessions, targets and keys, starting at SESSION[/TARGET] (ipywidgets in a kernel, a text tree elsewhere)."),
+    "snapshot": (
+        "%storage snapshot NAME [SCOPE] [-o VAR]",
+        "Remember kinds, hashes and values of a scope (default: the current session) for a later diff @NAME.",
+    ),
+    "diff": (
+        "%storage diff A [B] [--against SESSION[/TARGET]] [--tol 5%] [--abs-tol X] [--exclude PATTERN ...]"
+        "   |   %%storage diff [SCOPE] [--tol 5%] [--abs-tol X] [--exclude PATTERN ...]",
+        "Diff two keys, a key against a baseline session/target, snapshots (@NAME) or scopes; the cell form diffs "
+        "what the cell changed.",
+    ),
+    "capture": (
+        "%%storage capture [-q] KEY",
+        "Run the cell and store its output (stdout, displays, result) as an HTML page.",
+    ),
+    "browse": (
+        "%storage browse [SESSION[/TARGET] | *]",
+        "Browse sessions, targets and keys, starting at SESSION[/TARGET] (ipywidgets in a kernel, a text tree "
+        "elsewhere).",
+    ),
     "help": ("%storage help [SUBCOMMAND]", "This help, or the help of one subcommand."),
 }
 #: subcommands that have a %%storage cell form
@@ -71,7 +96,20 @@ CELL_COMMANDS = ("save", "save_string", "capture", "diff")
 #: subcommands that exist only as a cell magic
 CELL_ONLY = ("capture",)
 #: subcommands whose positional arguments are keys (for completion)
-KEY_COMMANDS = ("load", "load_string", "show", "info", "rm", "exists", "save", "save_string", "versions", "capture", "diff", "ls")
+KEY_COMMANDS = (
+    "load",
+    "load_string",
+    "show",
+    "info",
+    "rm",
+    "exists",
+    "save",
+    "save_string",
+    "versions",
+    "capture",
+    "diff",
+    "ls",
+)
 
 REFERENCE = (
     "References: KEY or SESSION/TARGET:KEY; SCOPE = SESSION/TARGET, SESSION (all its targets) or * (everything); "

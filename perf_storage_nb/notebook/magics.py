@@ -75,8 +75,10 @@ from .settings import project_settings
 try:  # IPython >= 8.10; older versions simply show the value after a trailing ';'
     from IPython.core.magic import output_can_be_silenced
 except ImportError:  # pragma: no cover
+
     def output_can_be_silenced(fn: Any) -> Any:  # type: ignore[no-redef]
         return fn
+
 
 __all__ = ["StorageMagics"]
 
@@ -92,17 +94,30 @@ class StorageMagics(Magics, Configurable):
         help="Backend used until `%storage use`: a URL (memory://, file:///path, ./path, http(s)://host:port) or a "
         "backend name configured by env vars. Default: $PERF_STORAGE_URL, else $PERF_STORAGE_BACKEND, else memory://.",
     ).tag(config=True)
-    default_session = Unicode(help="Session used until `%storage use` (default: $PERF_STORAGE_SESSION or 'notebook').").tag(config=True)
-    default_target = Unicode(help="Target used until `%storage use` (default: $PERF_STORAGE_TARGET or 'main').").tag(config=True)
-    feedback = Int(1, help="0: silent, 1: one line per save/rm/use, 2: also print what load/snapshot did.").tag(config=True)
-    preview_max_bytes = Int(1_000_000, help="Largest part of a value `%storage show` renders as HTML (bytes).").tag(config=True)
+    default_session = Unicode(
+        help="Session used until `%storage use` (default: $PERF_STORAGE_SESSION or 'notebook')."
+    ).tag(config=True)
+    default_target = Unicode(help="Target used until `%storage use` (default: $PERF_STORAGE_TARGET or 'main').").tag(
+        config=True
+    )
+    feedback = Int(1, help="0: silent, 1: one line per save/rm/use, 2: also print what load/snapshot did.").tag(
+        config=True
+    )
+    preview_max_bytes = Int(1_000_000, help="Largest part of a value `%storage show` renders as HTML (bytes).").tag(
+        config=True
+    )
     preview_max_chars = Int(2000, help="Characters of the plain-text preview (terminals, nbval).").tag(config=True)
-    deterministic = Bool(False, help="Stable output for nbval: no modification times, no absolute paths.").tag(config=True)
+    deterministic = Bool(False, help="Stable output for nbval: no modification times, no absolute paths.").tag(
+        config=True
+    )
 
     @default("default_backend")
     def _default_backend(self) -> str:
-        return (os.environ.get("PERF_STORAGE_URL") or os.environ.get("PERF_STORAGE_BACKEND")
-                or str(self._project.get("default_backend") or "memory://"))
+        return (
+            os.environ.get("PERF_STORAGE_URL")
+            or os.environ.get("PERF_STORAGE_BACKEND")
+            or str(self._project.get("default_backend") or "memory://")
+        )
 
     @default("default_session")
     def _default_session(self) -> str:
@@ -151,8 +166,10 @@ class StorageMagics(Magics, Configurable):
                 try:
                     setattr(self, name, self._project[name])
                 except TraitError as exc:
-                    print(f"perf_storage_nb: [tool.perf_storage_nb] {name}: {exc}; keeping {getattr(self, name)!r}",
-                          file=sys.stderr)
+                    print(
+                        f"perf_storage_nb: [tool.perf_storage_nb] {name}: {exc}; keeping {getattr(self, name)!r}",
+                        file=sys.stderr,
+                    )
 
     def _init_config(self, config: Config | None) -> None:
         """Apply the shell config, skipping (with a warning) values our traits reject."""
@@ -170,15 +187,20 @@ class StorageMagics(Magics, Configurable):
             try:
                 self.update_config(Config({name: {trait: value}}))
             except TraitError as exc:
-                print(f"perf_storage_nb: ignoring {name}.{trait} = {value!r} from the config ({exc}); "
-                      f"keeping {getattr(self, trait, None)!r}", file=sys.stderr)
+                print(
+                    f"perf_storage_nb: ignoring {name}.{trait} = {value!r} from the config ({exc}); "
+                    f"keeping {getattr(self, trait, None)!r}",
+                    file=sys.stderr,
+                )
 
     # ---- the current storage ------------------------------------------------------------------------
     @property
     def current_storage(self) -> BaseStorage:
         """The storage the magics work on (created from the defaults on first use)."""
         if self._storage is None:
-            self._storage = self._root = self._build(self.default_backend, {}, self.default_session, self.default_target)
+            self._storage = self._root = self._build(
+                self.default_backend, {}, self.default_session, self.default_target
+            )
         return self._storage
 
     def _build(self, where: str | dict[str, Any], fields: dict[str, Any], session: str, target: str) -> BaseStorage:
@@ -260,7 +282,9 @@ class StorageMagics(Magics, Configurable):
         if command in ("-h", "--help", "?"):
             command, rest = "help", ""
         if command not in COMMANDS:
-            raise UsageError(one_line(f"unknown subcommand {command!r}; subcommands: {', '.join(COMMANDS)} (%storage help)"))
+            raise UsageError(
+                one_line(f"unknown subcommand {command!r}; subcommands: {', '.join(COMMANDS)} (%storage help)")
+            )
         if rest.strip() in ("-h", "--help"):
             command, rest = "help", command
         namespaces = [ns for ns in (local_ns, self.shell.user_ns if self.shell else None) if ns is not None]
@@ -285,7 +309,9 @@ class StorageMagics(Magics, Configurable):
             raise usage_error(command, f"cannot split the arguments ({exc})") from None
         return parser_for(command).parse_args(tokens)
 
-    def _ref(self, text: str, command: str, namespaces: list[dict[str, Any]], *, prefix: bool = False) -> tuple[BaseStorage, str]:
+    def _ref(
+        self, text: str, command: str, namespaces: list[dict[str, Any]], *, prefix: bool = False
+    ) -> tuple[BaseStorage, str]:
         ref: KeyRef = parse_key_ref(expand_vars(text, namespaces, command), command, prefix=prefix)
         storage = self.current_storage
         if ref.session is not None:
@@ -330,7 +356,16 @@ class StorageMagics(Magics, Configurable):
             config = self._eval(rest, "use", namespaces)
             if not isinstance(config, dict):
                 raise usage_error("use", f"{{...}} must be a config dict, not {type(config).__name__}")
-            self._switch(create_storage({"session_id": self.current_storage.session_id, "target_id": self.current_storage.target_id, **config}), created=True)
+            self._switch(
+                create_storage(
+                    {
+                        "session_id": self.current_storage.session_id,
+                        "target_id": self.current_storage.target_id,
+                        **config,
+                    }
+                ),
+                created=True,
+            )
             return
         args = self._args("use", rest)
         if not args.things and args.session is None and args.target is None:
@@ -411,11 +446,15 @@ class StorageMagics(Magics, Configurable):
         storage, key = self._ref(key_text, "save_string", namespaces)
         value = self._eval(expr, "save_string", namespaces)
         if not isinstance(value, str):
-            raise usage_error("save_string", f"{expr.strip()!r} is a {type(value).__name__}, not a str (use save for JSON)")
+            raise usage_error(
+                "save_string", f"{expr.strip()!r} is a {type(value).__name__}, not a str (use save for JSON)"
+            )
         storage.save_string(key, value)
         self._saved(storage, key, "text", value_size("text", value), quiet)
 
-    def _load_common(self, command: str, rest: str, namespaces: list[dict[str, Any]], loader: Callable[[BaseStorage], Any]) -> Any:
+    def _load_common(
+        self, command: str, rest: str, namespaces: list[dict[str, Any]], loader: Callable[[BaseStorage], Any]
+    ) -> Any:
         args = self._args(command, rest)
         storage, key = self._ref(args.key, command, namespaces)
         missing = object()
@@ -451,8 +490,10 @@ class StorageMagics(Magics, Configurable):
         args = self._args("info", rest)
         if args.key is None:
             storage = self.current_storage
-            text = (f"{self._where(storage)}  ({type(storage).__name__}; session {storage.session_id!r}, "
-                    f"target {storage.target_id!r}, {len(storage.list_keys())} keys)")
+            text = (
+                f"{self._where(storage)}  ({type(storage).__name__}; session {storage.session_id!r}, "
+                f"target {storage.target_id!r}, {len(storage.list_keys())} keys)"
+            )
             return RichText(text, f"<code>{html.escape(text)}</code>", "StorageInfo")
         storage, key = self._ref(args.key, "info", namespaces)
         info = storage.info(key)
@@ -515,7 +556,10 @@ class StorageMagics(Magics, Configurable):
             self._bind(args.out, snap, "snapshot")
         keys = sum(len(k) for t in snap.values() for k in t.values())
         targets = sum(len(t) for t in snap.values())
-        self._say(1, f"Snapshot {args.name!r}: {keys} keys in {targets} target{'' if targets == 1 else 's'} of {scope.label()}")
+        self._say(
+            1,
+            f"Snapshot {args.name!r}: {keys} keys in {targets} target{'' if targets == 1 else 's'} of {scope.label()}",
+        )
 
     def _diff_opts(self, args: Any) -> dict[str, Any]:
         return {"rel_tol": args.tol, "abs_tol": args.abs_tol, "exclude_paths": tuple(args.exclude)}
@@ -523,7 +567,9 @@ class StorageMagics(Magics, Configurable):
     def _snap_ref(self, text: str) -> tuple[Scope, Snapshot]:
         name = text[1:]
         if name not in self.snapshots:
-            known = ", ".join("@" + n for n in sorted(self.snapshots)) or "none yet; take one with %storage snapshot NAME"
+            known = (
+                ", ".join("@" + n for n in sorted(self.snapshots)) or "none yet; take one with %storage snapshot NAME"
+            )
             raise usage_error("diff", f"no snapshot {text!r} (snapshots: {known})")
         return self.snapshots[name]
 
@@ -583,8 +629,9 @@ class StorageMagics(Magics, Configurable):
                 widget.on_close(self._browser_closed)
                 return widget
         sessions = None if scope.session is None else [scope.session]
-        return tree_from_storage(storage, sessions=sessions, target=scope.target,
-                                 location=self._where(storage).rsplit("/", 2)[0])
+        return tree_from_storage(
+            storage, sessions=sessions, target=scope.target, location=self._where(storage).rsplit("/", 2)[0]
+        )
 
     def _help(self, rest: str, namespaces: list[dict[str, Any]]) -> RichText:
         args = self._args("help", rest)
@@ -603,7 +650,9 @@ class StorageMagics(Magics, Configurable):
         try:
             value = json.loads(cell)
         except ValueError as exc:
-            raise usage_error("save", f"the cell body is not JSON ({exc}); %%storage save_string KEY stores text") from None
+            raise usage_error(
+                "save", f"the cell body is not JSON ({exc}); %%storage save_string KEY stores text"
+            ) from None
         storage.save(key, value)
         self._saved(storage, key, "json", value_size("json", value), args.quiet)
 
@@ -626,7 +675,11 @@ class StorageMagics(Magics, Configurable):
                 trap.hook = saved_hook
         captured.show()  # the user still sees what the cell printed and displayed
         if not result.success:
-            raise usage_error("capture", f"the cell raised {type(result.error_in_exec or result.error_before_exec).__name__}; nothing stored under {key!r}")
+            raise usage_error(
+                "capture",
+                f"the cell raised {type(result.error_in_exec or result.error_before_exec).__name__}; nothing stored "
+                f"under {key!r}",
+            )
         page = _capture_page(key, captured.stdout, captured.stderr, [o.data for o in captured.outputs])
         storage.save_string(key, page)
         self._saved(storage, key, "html", len(page.encode("utf-8")), args.quiet)
@@ -645,7 +698,11 @@ class StorageMagics(Magics, Configurable):
 
             display(diff)  # what the cell changed before it failed is exactly what the user needs now
             error = result.error_in_exec or result.error_before_exec
-            raise UsageError(one_line(f"diff: the cell raised {type(error).__name__}; the diff above shows what it changed before that"))
+            raise UsageError(
+                one_line(
+                    f"diff: the cell raised {type(error).__name__}; the diff above shows what it changed before that"
+                )
+            )
         return diff
 
 
@@ -666,5 +723,7 @@ def _capture_page(key: str, stdout: str, stderr: str, outputs: list[dict[str, An
     if stderr:
         parts.append(f"<pre class='stderr' style='color:#b00'>{html.escape(stderr)}</pre>")
     body = "\n".join(parts)
-    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(key)}</title></head>\n"
-            f"<body>\n{body}\n</body></html>\n")
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(key)}</title></head>\n"
+        f"<body>\n{body}\n</body></html>\n"
+    )

@@ -35,7 +35,10 @@ __all__ = [
 ]
 
 _BOX = "font-family:var(--jp-code-font-family,monospace);font-size:12px"
-_PRE = "white-space:pre-wrap;word-break:break-word;max-height:420px;overflow:auto;margin:0;padding:6px;background:rgba(127,127,127,.08)"
+_PRE = (
+    "white-space:pre-wrap;word-break:break-word;max-height:420px;overflow:auto;margin:0;padding:6px;"
+    "background:rgba(127,127,127,.08)"
+)
 _NOTE = "color:#a15c00;font-style:italic;margin:4px 0"
 _MUTED = "color:#777"
 
@@ -133,7 +136,10 @@ def _truncate_bytes(text: str, max_bytes: int) -> tuple[str, int]:
 
 
 def _truncated_note(dropped: int, total: int, what: str = "bytes") -> str:
-    return f"<div class='psnb-truncated' style='{_NOTE}'>… truncated: {dropped:,} of {total:,} {what} not shown (raise preview_max_bytes to see more)</div>"
+    return (
+        f"<div class='psnb-truncated' style='{_NOTE}'>… truncated: {dropped:,} of {total:,} {what} not shown "
+        "(raise preview_max_bytes to see more)</div>"
+    )
 
 
 # ---- building blocks ------------------------------------------------------------------------------
@@ -165,7 +171,9 @@ def _md_inline(text: str) -> str:
             out.append(f"<em>{_md_inline(em)}</em>")
         elif _SAFE_URL.match(url or "") and not (url or "").lower().startswith(("javascript:", "data:")):
             # Images become links: no external fetches from a preview.
-            out.append(f'<a href="{_esc(url)}" target="_blank" rel="noopener noreferrer">{_md_inline(label or url)}</a>')
+            out.append(
+                f'<a href="{_esc(url)}" target="_blank" rel="noopener noreferrer">{_md_inline(label or url)}</a>'
+            )
         else:
             out.append(html.escape(m.group(0)))
         pos = m.end()
@@ -273,16 +281,19 @@ def json_tree_html(value: Any, *, max_bytes: int = 1_000_000, open_depth: int = 
             cut[0] += 1
             return
         head = f"<span style='color:#795e26'>{_esc(label)}</span>: " if label else ""
-        if isinstance(item, dict) or isinstance(item, (list, tuple)):
+        if isinstance(item, (dict, list, tuple)):
             is_dict = isinstance(item, dict)
             n = len(item)
             brace = ("{", "}") if is_dict else ("[", "]")
-            count = f"<span style='{_MUTED}'>{brace[0]}{n} {'key' if is_dict else 'item'}{'' if n == 1 else 's'}{brace[1]}</span>"
+            noun = ("key" if is_dict else "item") + ("" if n == 1 else "s")
+            count = f"<span style='{_MUTED}'>{brace[0]}{n} {noun}{brace[1]}</span>"
             if n == 0:
                 emit(f"<div>{head}<span style='{_MUTED}'>{brace[0]}{brace[1]}</span></div>")
                 return
-            emit(f"<details{' open' if depth < open_depth else ''}><summary>{head}{count}</summary>"
-                 f"<div style='margin-left:1.2em;border-left:1px dotted rgba(127,127,127,.5);padding-left:.5em'>")
+            emit(
+                f"<details{' open' if depth < open_depth else ''}><summary>{head}{count}</summary>"
+                f"<div style='margin-left:1.2em;border-left:1px dotted rgba(127,127,127,.5);padding-left:.5em'>"
+            )
             children = item.items() if is_dict else enumerate(item)
             for k, v in children:
                 node(str(k) if is_dict else f"[{k}]", v, depth + 1)
@@ -292,7 +303,12 @@ def json_tree_html(value: Any, *, max_bytes: int = 1_000_000, open_depth: int = 
 
     node("", value, 0)
     body = "".join(parts)
-    note = f"<div class='psnb-truncated' style='{_NOTE}'>… truncated: {cut[0]:,} more node(s) not shown (raise preview_max_bytes to see more)</div>" if cut[0] else ""
+    note = (
+        f"<div class='psnb-truncated' style='{_NOTE}'>… truncated: {cut[0]:,} more node(s) not shown (raise "
+        "preview_max_bytes to see more)</div>"
+        if cut[0]
+        else ""
+    )
     return f"<div class='psnb-json' style='{_BOX}'>{body}</div>{note}"
 
 
@@ -308,8 +324,10 @@ def _hex_lines(data: bytes, limit: int = 256) -> list[str]:
 
 # ---- previews -------------------------------------------------------------------------------------
 def _header(kind: str, key: str, size: int, label: str) -> str:
-    return (f"<div class='psnb-head' style='{_MUTED};{_BOX};margin-bottom:4px'><code>{_esc(key)}</code> · "
-            f"{_esc(label)} · {_esc(human_size(size))}</div>")
+    return (
+        f"<div class='psnb-head' style='{_MUTED};{_BOX};margin-bottom:4px'><code>{_esc(key)}</code> · "
+        f"{_esc(label)} · {_esc(human_size(size))}</div>"
+    )
 
 
 def preview_html(kind: str, value: object, key: str, *, max_bytes: int = 1_000_000) -> str:
@@ -326,7 +344,10 @@ def preview_html(kind: str, value: object, key: str, *, max_bytes: int = 1_000_0
             body = f"<img alt='{_esc(key)}' style='max-width:100%' src='data:{mime};base64,{b64}'>"
         elif mime:
             label = mime
-            body = f"<div style='{_NOTE}'>image of {len(data):,} bytes is larger than the preview cap of {max_bytes:,} bytes; not shown</div>"
+            body = (
+                f"<div style='{_NOTE}'>image of {len(data):,} bytes is larger than the preview cap of "
+                f"{max_bytes:,} bytes; not shown</div>"
+            )
         else:
             lines = _hex_lines(data)
             more = f"\n… {len(data) - 256:,} more bytes" if len(data) > 256 else ""
@@ -342,7 +363,10 @@ def preview_html(kind: str, value: object, key: str, *, max_bytes: int = 1_000_0
         note = _truncated_note(dropped, size) if dropped else ""
         if cls == "html":
             title = _TITLE.search(text[:65536])
-            body = iframe_srcdoc(shown, title=f"stored page {key}" + (f": {title.group(1).strip()}" if title else "")) + note
+            body = (
+                iframe_srcdoc(shown, title=f"stored page {key}" + (f": {title.group(1).strip()}" if title else ""))
+                + note
+            )
         elif cls == "svg":
             if dropped:
                 body = f"<pre style='{_PRE};{_BOX}'>{html.escape(shown)}</pre>{note}"
@@ -473,12 +497,15 @@ class KeyListing:
             return f"<div class='psnb-keys'>{head}<ul style='{_BOX};margin:2px 0'>{items}</ul></div>"
         cells = "".join(
             f"<tr><td style='text-align:left'><code>{_esc(r.key)}</code></td><td>{_esc(r.kind)}</td>"
-            f"<td style='text-align:right'>{_esc(human_size(r.size))}</td><td><code>{_esc(r.hash[:12])}</code></td></tr>"
+            "<td "
+            f"style='text-align:right'>{_esc(human_size(r.size))}</td><td><code>{_esc(r.hash[:12])}</code></td></tr>"
             for r in self.rows
         )
         more = f"<div style='{_MUTED}'>{_esc(self._more_text())}</div>" if self.more else ""
-        return (f"<div class='psnb-keys'>{head}<table style='{_BOX}'><thead><tr><th style='text-align:left'>key</th>"
-                f"<th>kind</th><th>size</th><th>hash</th></tr></thead><tbody>{cells}</tbody></table>{more}</div>")
+        return (
+            f"<div class='psnb-keys'>{head}<table style='{_BOX}'><thead><tr><th style='text-align:left'>key</th>"
+            f"<th>kind</th><th>size</th><th>hash</th></tr></thead><tbody>{cells}</tbody></table>{more}</div>"
+        )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": self.text(), "text/html": self._repr_html_()}
@@ -519,7 +546,10 @@ class StorageTree:
                 items = "".join(f"<li><code>{_esc(k)}</code></li>" for k in keys[: self.max_keys])
                 if len(keys) > self.max_keys:
                     items += f"<li style='{_MUTED}'>… {len(keys) - self.max_keys} more</li>"
-                out.append(f"<details><summary>{_esc(target)} <span style='{_MUTED}'>({len(keys)})</span></summary><ul>{items}</ul></details>")
+                out.append(
+                    f"<details><summary>{_esc(target)} <span "
+                    f"style='{_MUTED}'>({len(keys)})</span></summary><ul>{items}</ul></details>"
+                )
             out.append("</div></details>")
         out.append("</div>")
         return "".join(out)
@@ -549,8 +579,9 @@ class RichText:
         return self._repr_mimebundle_()["text/html"]
 
 
-def tree_from_storage(storage: Any, *, sessions: Iterable[str] | None = None, target: str | None = None,
-                      location: str | None = None) -> StorageTree:
+def tree_from_storage(
+    storage: Any, *, sessions: Iterable[str] | None = None, target: str | None = None, location: str | None = None
+) -> StorageTree:
     """Walk a storage's backend (sessions -> targets -> keys, or only ``target``) into a :class:`StorageTree`."""
     tree = []
     for session in sorted(sessions if sessions is not None else storage.sessions()):

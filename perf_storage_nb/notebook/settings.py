@@ -19,8 +19,15 @@ from typing import Any
 __all__ = ["SETTINGS", "find_pyproject", "project_settings"]
 
 #: the keys the table may hold (the StorageMagics traits)
-SETTINGS = ("default_backend", "default_session", "default_target", "feedback", "preview_max_bytes",
-            "preview_max_chars", "deterministic")
+SETTINGS = (
+    "default_backend",
+    "default_session",
+    "default_target",
+    "feedback",
+    "preview_max_bytes",
+    "preview_max_chars",
+    "deterministic",
+)
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:

@@ -29,8 +29,14 @@ from perf_storage_nb import LocalStorage
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "build" / "screenshots"
 HEADING = "Perf Report 7f3a"
@@ -62,21 +68,33 @@ def _free_port() -> int:
 
 
 def _notebook(root: Path) -> dict[str, object]:
-    source = "\n".join([
-        "from perf_storage_nb import LocalStorage",
-        "from perf_storage_nb.notebook.browser import StorageBrowser",
-        f"storage = LocalStorage('demo', 'pages', root={str(root)!r})",
-        f"storage.save_string('report.html', {PAGE!r})",
-        "storage.save('metrics.json', {'ops': 123, 'unit': 'ops/s'})",
-        "storage.for_target('other').save('x.json', [1])",
-        "StorageBrowser(storage)",
-    ])
+    source = "\n".join(
+        [
+            "from perf_storage_nb import LocalStorage",
+            "from perf_storage_nb.notebook.browser import StorageBrowser",
+            f"storage = LocalStorage('demo', 'pages', root={str(root)!r})",
+            f"storage.save_string('report.html', {PAGE!r})",
+            "storage.save('metrics.json', {'ops': 123, 'unit': 'ops/s'})",
+            "storage.for_target('other').save('x.json', [1])",
+            "StorageBrowser(storage)",
+        ]
+    )
     return {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": "browse", "metadata": {}, "outputs": [],
-                   "source": source}],
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "browse",
+                "metadata": {},
+                "outputs": [],
+                "source": source,
+            }
+        ],
         # Without a kernelspec Lab opens a "Select Kernel" dialog that intercepts every click.
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                     "language_info": {"name": "python"}},
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -103,15 +121,31 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     token, port = secrets.token_hex(16), _free_port()
     env = dict(os.environ)
     # Keep Lab's runtime files, settings and workspaces out of the user's home; let the kernel import us.
-    env.update(JUPYTER_RUNTIME_DIR=str(state / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
-               PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p))
+    env.update(
+        JUPYTER_RUNTIME_DIR=str(state / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
+        PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
+    )
     log = (base / "lab.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
-         "--ServerApp.open_browser=False"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--allow-root",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=None",
+            "--ServerApp.open_browser=False",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=root,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -144,7 +178,9 @@ def chromium() -> Iterator[object]:
     """Headless Debian Chromium driven by Playwright."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} is missing: run scripts/install_chromium.sh as root (make test does)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+    )
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -181,7 +217,8 @@ def test_preview_renders_the_stored_page_sandboxed(lab: Lab, chromium: object) -
         _open_and_run(page, lab)
         keys = page.locator(".psnb-keys select")
         page.wait_for_function(
-            "() => [...document.querySelectorAll('.psnb-keys select option')].some(o => o.textContent === 'report.html')",
+            "() => [...document.querySelectorAll('.psnb-keys select option')].some(o => o.textContent === "
+            "'report.html')",
             timeout=30_000,
         )
         assert page.locator(".psnb-keys select option").all_text_contents() == ["metrics.json", "report.html"]
@@ -223,7 +260,8 @@ def test_key_deleted_meanwhile_shows_one_visible_line(lab: Lab, chromium: object
     try:
         _open_and_run(page, lab)
         page.wait_for_function(
-            "() => [...document.querySelectorAll('.psnb-keys select option')].some(o => o.textContent === 'metrics.json')",
+            "() => [...document.querySelectorAll('.psnb-keys select option')].some(o => o.textContent === "
+            "'metrics.json')",
             timeout=60_000,
         )
         LocalStorage("demo", "pages", root=lab.store).delete("metrics.json")  # another process deletes it
@@ -234,7 +272,8 @@ def test_key_deleted_meanwhile_shows_one_visible_line(lab: Lab, chromium: object
             "⚠ key 'metrics.json' no longer exists (deleted meanwhile?); the list was refreshed"
         )
         page.wait_for_function(
-            "() => ![...document.querySelectorAll('.psnb-keys select option')].some(o => o.textContent === 'metrics.json')",
+            "() => ![...document.querySelectorAll('.psnb-keys select option')].some(o => o.textContent === "
+            "'metrics.json')",
             timeout=30_000,
         )
         assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0

@@ -28,8 +28,6 @@ PNG_1X1 = base64.b64decode(
 )
 
 
-
-
 @pytest.fixture(scope="module")
 def cache_app() -> Any:
     """One in-process real cache service app shared by this module's tests (unique sessions per test)."""
@@ -109,7 +107,9 @@ def test_snapshot_html_escapes_and_counts() -> None:
 
 
 # ---- navigation -----------------------------------------------------------------------------------------
-def test_opens_on_the_storages_own_session_and_target(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_opens_on_the_storages_own_session_and_target(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser]
+) -> None:
     b = open_browser(populated)
     assert b._session.value == populated.session_id
     assert b._target.value == "t1"
@@ -128,7 +128,9 @@ def test_repr_is_short_and_stable(populated: BaseStorage, open_browser: Callable
     assert repr(b) == f"StorageBrowser(backend={populated.backend_name!r}, sessions={n})"
 
 
-def test_switching_session_and_target_lists_that_level(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_switching_session_and_target_lists_that_level(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser]
+) -> None:
     b = open_browser(populated)
     b._target.value = "t2"
     assert b._keys.options == ("other.json",)
@@ -140,7 +142,9 @@ def test_switching_session_and_target_lists_that_level(populated: BaseStorage, o
     assert b.value == {"ops": 90, "name": "run"}
 
 
-def test_selecting_keys_fills_preview_raw_and_meta(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_selecting_keys_fills_preview_raw_and_meta(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser]
+) -> None:
     b = open_browser(populated)
     b._keys.value = "metrics.json"
     assert b.selected == (populated.session_id, "t1", "metrics.json")
@@ -162,7 +166,9 @@ def test_selecting_keys_fills_preview_raw_and_meta(populated: BaseStorage, open_
     assert b._var_name.value == "notes"
 
 
-def test_callbacks_get_the_browser_and_their_errors_are_shown(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_callbacks_get_the_browser_and_their_errors_are_shown(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser]
+) -> None:
     b = open_browser(populated)
     seen: list[Any] = []
     b.register_callback(lambda br: seen.append(br.selected))
@@ -177,7 +183,9 @@ def test_callbacks_get_the_browser_and_their_errors_are_shown(populated: BaseSto
     assert status(b) == "⚠ RuntimeError: callback broke"
 
 
-def test_large_target_is_filtered_and_paged(make_storage: Callable[..., BaseStorage], open_browser: Callable[..., StorageBrowser], backend_name: str) -> None:
+def test_large_target_is_filtered_and_paged(
+    make_storage: Callable[..., BaseStorage], open_browser: Callable[..., StorageBrowser], backend_name: str
+) -> None:
     s = make_storage(target="big")
     # 10,000 keys on disk or over HTTP is the benchmark's job; here enough for three pages of 200.
     n = {"memory": 10_000, "local": 1_050}.get(backend_name, 450)
@@ -200,7 +208,9 @@ def test_large_target_is_filtered_and_paged(make_storage: Callable[..., BaseStor
     assert len(b._keys.options) == 200
 
 
-def test_filter_keeps_the_selected_key_on_its_page(make_storage: Callable[..., BaseStorage], open_browser: Callable[..., StorageBrowser]) -> None:
+def test_filter_keeps_the_selected_key_on_its_page(
+    make_storage: Callable[..., BaseStorage], open_browser: Callable[..., StorageBrowser]
+) -> None:
     s = make_storage()
     s.save_many({f"k{i:03d}": i for i in range(30)}).raise_for_errors()
     b = open_browser(s, page_size=10)
@@ -230,7 +240,9 @@ def test_delete_needs_confirmation(populated: BaseStorage, open_browser: Callabl
     assert status(b) == "deleted 'notes.txt'"
 
 
-def test_refresh_shows_new_keys_and_keeps_the_selection(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_refresh_shows_new_keys_and_keeps_the_selection(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser]
+) -> None:
     b = open_browser(populated)
     b._keys.value = "report.html"
     populated.save("added.json", 1)
@@ -262,8 +274,9 @@ def test_load_into_a_variable_of_the_shell(populated: BaseStorage, open_browser:
             InteractiveShell.clear_instance()
 
 
-def test_load_without_a_shell_keeps_the_value_on_the_browser(populated: BaseStorage, open_browser: Callable[..., StorageBrowser],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_without_a_shell_keeps_the_value_on_the_browser(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(browser_mod, "_shell", lambda: None)
     b = open_browser(populated)
     b._keys.value = "shot.png"
@@ -272,7 +285,9 @@ def test_load_without_a_shell_keeps_the_value_on_the_browser(populated: BaseStor
     assert "browser.loaded" in status(b)
 
 
-def test_diff_of_the_same_key_in_two_sessions(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_diff_of_the_same_key_in_two_sessions(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser]
+) -> None:
     b = open_browser(populated)
     b._keys.value = "metrics.json"
     assert b._diff_key.value == "metrics.json" and b._diff_session.value == populated.session_id
@@ -295,7 +310,9 @@ def test_diff_of_two_keys_in_one_target(populated: BaseStorage, open_browser: Ca
 
 
 # ---- errors are one visible line, never a dead widget ---------------------------------------------------
-def test_key_deleted_meanwhile_shows_one_line(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_key_deleted_meanwhile_shows_one_line(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser]
+) -> None:
     b = open_browser(populated)
     populated.delete("notes.txt")  # another process deletes it while the list is on screen
     b._keys.value = "notes.txt"
@@ -336,7 +353,9 @@ def flaky() -> Iterator[type[_FlakyMemory]]:
     _FlakyMemory.down = False
 
 
-def test_unreachable_backend_gives_a_working_empty_browser(flaky: type[_FlakyMemory], open_browser: Callable[..., StorageBrowser]) -> None:
+def test_unreachable_backend_gives_a_working_empty_browser(
+    flaky: type[_FlakyMemory], open_browser: Callable[..., StorageBrowser]
+) -> None:
     s = flaky("s", "t")
     s.save("k", 1)
     flaky.down = True
@@ -349,7 +368,9 @@ def test_unreachable_backend_gives_a_working_empty_browser(flaky: type[_FlakyMem
     assert status(b) == "" and b._keys.options == ("k",)
 
 
-def test_backend_failing_mid_navigation_keeps_the_widget_alive(flaky: type[_FlakyMemory], open_browser: Callable[..., StorageBrowser]) -> None:
+def test_backend_failing_mid_navigation_keeps_the_widget_alive(
+    flaky: type[_FlakyMemory], open_browser: Callable[..., StorageBrowser]
+) -> None:
     s = flaky("s", "t")
     s.save("k", 1)
     s.for_target("u").save("j", 2)
@@ -378,7 +399,9 @@ def test_levels_are_listed_lazily(flaky: type[_FlakyMemory], open_browser: Calla
 
 
 # ---- display, lifecycle ---------------------------------------------------------------------------------
-def test_mimebundle_carries_a_static_listing(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_mimebundle_carries_a_static_listing(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser]
+) -> None:
     b = open_browser(populated)
     b._keys.value = "report.html"
     bundle = b._repr_mimebundle_()
@@ -415,7 +438,9 @@ def test_several_backends_in_one_browser(populated: BaseStorage, open_browser: C
 
 
 # ---- cache service specifics ----------------------------------------------------------------------------
-def test_cache_service_requests_do_not_grow_with_sessions(cache_app: Any, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_cache_service_requests_do_not_grow_with_sessions(
+    cache_app: Any, open_browser: Callable[..., StorageBrowser]
+) -> None:
     """Lazy per level on the real service: opening and navigating cost a few requests, not one per session."""
     from perf_storage_nb.server import client_cache_service
 
@@ -447,8 +472,9 @@ def test_cache_service_requests_do_not_grow_with_sessions(cache_app: Any, open_b
 
 def test_cache_service_unreachable_is_one_line(open_browser: Callable[..., StorageBrowser]) -> None:
     """A service that is not there: the browser opens, says so in one line, and keeps working after a fix."""
-    cache_service = pytest.importorskip("perf_storage_nb.backends.cache_service",
-                                        reason="perf_storage_nb.backends.cache_service is missing")
+    cache_service = pytest.importorskip(
+        "perf_storage_nb.backends.cache_service", reason="perf_storage_nb.backends.cache_service is missing"
+    )
     with socket.socket() as sock:  # a port nobody listens on: bound then released
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -470,15 +496,24 @@ def test_executed_notebook_keeps_a_real_static_listing(tmp_path: Path) -> None:
     nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed ('.[test]')")
     nbconvert = pytest.importorskip("nbconvert", reason="nbconvert is not installed ('.[test]')")
     nb = nbformat.v4.new_notebook(
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells.append(nbformat.v4.new_code_cell("\n".join([
-        "from perf_storage_nb import LocalStorage",
-        "from perf_storage_nb.notebook.browser import StorageBrowser",
-        f"s = LocalStorage('demo', 'pages', root={str(tmp_path / 'store')!r})",
-        "s.save('metrics.json', {'ops': 1}); s.save_string('report.html', '<h1>x</h1>')",
-        "StorageBrowser(s)",
-    ])))
-    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "\n".join(
+                [
+                    "from perf_storage_nb import LocalStorage",
+                    "from perf_storage_nb.notebook.browser import StorageBrowser",
+                    f"s = LocalStorage('demo', 'pages', root={str(tmp_path / 'store')!r})",
+                    "s.save('metrics.json', {'ops': 1}); s.save_string('report.html', '<h1>x</h1>')",
+                    "StorageBrowser(s)",
+                ]
+            )
+        )
+    )
+    nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     (output,) = nb.cells[0].outputs
     data = output["data"]
     assert data["text/plain"] == "StorageBrowser(backend='local', sessions=1)"
@@ -495,12 +530,15 @@ def test_executed_notebook_keeps_a_real_static_listing(tmp_path: Path) -> None:
     assert "psnb-browser-snapshot" in page and "<code>report.html</code>" in page
 
 
-def test_selecting_a_text_key_reads_it_once_and_raw_shows_the_markup(populated: BaseStorage, open_browser: Callable[..., StorageBrowser],
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_selecting_a_text_key_reads_it_once_and_raw_shows_the_markup(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser], monkeypatch: pytest.MonkeyPatch
+) -> None:
     b = open_browser(populated)
     reads: list[str] = []
     original = type(populated)._read
-    monkeypatch.setattr(type(populated), "_read", lambda self, key, hint: reads.append(key) or original(self, key, hint))
+    monkeypatch.setattr(
+        type(populated), "_read", lambda self, key, hint: reads.append(key) or original(self, key, hint)
+    )
     populated.info("report.html")
     by_info = len(reads)  # some backends read to answer info()
     b._keys.value = "report.html"
@@ -508,7 +546,9 @@ def test_selecting_a_text_key_reads_it_once_and_raw_shows_the_markup(populated: 
     assert "&lt;h1&gt;Known Heading" in b._raw.value  # the Raw tab keeps the page source
 
 
-def test_close_runs_the_close_callbacks_once(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+def test_close_runs_the_close_callbacks_once(
+    populated: BaseStorage, open_browser: Callable[..., StorageBrowser]
+) -> None:
     b = open_browser(populated)
     calls: list[int] = []
     b.on_close(lambda: calls.append(1))

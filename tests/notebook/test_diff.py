@@ -57,7 +57,10 @@ def test_tolerances() -> None:
 def test_exclude_paths_exact_and_glob() -> None:
     before, after = {"t": {"ms": 1, "at": "x"}, "k": 1}, {"t": {"ms": 2, "at": "y"}, "k": 2}
     assert [c.path for c in diff_values(before, after, exclude_paths=["root['t']"]).changes] == ["root['k']"]
-    assert [c.path for c in diff_values(before, after, exclude_paths=["*['at']"]).changes] == ["root['k']", "root['t']['ms']"]
+    assert [c.path for c in diff_values(before, after, exclude_paths=["*['at']"]).changes] == [
+        "root['k']",
+        "root['t']['ms']",
+    ]
 
 
 def test_strings_get_a_unified_diff() -> None:
@@ -106,7 +109,11 @@ def test_snapshot_diff_groups_by_session_target_key() -> None:
     s.for_target("u").save_string("new", "x")
     result = diff_snapshots(before, snapshot([s, s.for_target("u")]))
     assert [(c.group, c.kind) for c in result.changes] == [
-        ("s/t/change", "changed"), ("s/t/drop", "removed"), ("s/t/img", "changed"), ("s/u/new", "added")]
+        ("s/t/change", "changed"),
+        ("s/t/drop", "removed"),
+        ("s/t/img", "changed"),
+        ("s/u/new", "added"),
+    ]
     assert result.unchanged == 1
     assert diff_snapshots(before, before).changes == ()
 
@@ -121,7 +128,9 @@ def test_diff_scopes_loads_only_changed_keys(monkeypatch: pytest.MonkeyPatch) ->
     loaded: list[str] = []
     for storage in (a, b):
         original = storage.load_any
-        monkeypatch.setattr(storage, "load_any", lambda key, default=None, _o=original: loaded.append(key) or _o(key, default))
+        monkeypatch.setattr(
+            storage, "load_any", lambda key, default=None, _o=original: loaded.append(key) or _o(key, default)
+        )
     result = diff_scopes(a, b)
     assert result.changed == 1 and result.unchanged == 19
     assert sorted(loaded) == ["k3", "k3"]
@@ -131,8 +140,10 @@ SCRIPT = r"""
 import sys
 from perf_storage_nb import MemoryStorage
 from perf_storage_nb.diff import diff_values, diff_snapshots, snapshot
-before = {"set": {"b", "a", 3, 1, "zz"}, "d": {f"k{i}": i for i in range(30)}, "text": "a\nb\nc\n", "f": frozenset("xyz")}
-after = {"set": {"a", 2, "yy"}, "d": {f"k{i}": i * (i % 3) for i in range(30)}, "text": "a\nB\nc\n", "f": frozenset("wx")}
+before = {"set": {"b", "a", 3, 1, "zz"}, "d": {f"k{i}": i for i in range(30)}, "text": "a\nb\nc\n"}
+before["f"] = frozenset("xyz")
+after = {"set": {"a", 2, "yy"}, "d": {f"k{i}": i * (i % 3) for i in range(30)}, "text": "a\nB\nc\n"}
+after["f"] = frozenset("wx")
 r = diff_values(before, after, rel_tol="1%")
 s = MemoryStorage("s", "t")
 s.save("x", {"v": [1, 2, 3], "w": {"q": 1}}); s.save_string("p.html", "<p>1</p>")
@@ -156,8 +167,14 @@ def test_output_is_byte_identical_across_hash_seeds() -> None:
 
 def test_importing_diff_does_not_import_deepdiff() -> None:
     code = "import sys, perf_storage_nb.diff; print('deepdiff' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ).stdout
     assert out.strip() == "False"
 
 

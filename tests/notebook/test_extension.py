@@ -85,12 +85,15 @@ def test_config_set_before_load_is_applied(shell: InteractiveShell) -> None:
 
 def _run(code: str, ipython_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "IPYTHONDIR": str(ipython_dir)}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
 
 
 @pytest.mark.parametrize("form", ["line", "cell"])
 def test_lazy_magics_recipe(form: str, tmp_path: Path) -> None:
-    done = _run(f"""
+    done = _run(
+        f"""
         from traitlets.config import Config
         from IPython.core.interactiveshell import InteractiveShell
         c = Config()
@@ -101,17 +104,24 @@ def test_lazy_magics_recipe(form: str, tmp_path: Path) -> None:
             ip.run_line_magic("storage", "save -q k 41")
         else:
             ip.run_cell_magic("storage", "save -q k", "41")
-        print("loaded" if "perf_storage_nb" in ip.extension_manager.loaded else "not loaded", ip.run_line_magic("storage", "load k"))
-    """, tmp_path)
+        state = "loaded" if "perf_storage_nb" in ip.extension_manager.loaded else "not loaded"
+        print(state, ip.run_line_magic("storage", "load k"))
+    """,
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "loaded 41"
 
 
 def test_import_does_not_pull_in_the_notebook_layer(tmp_path: Path) -> None:
-    done = _run("""
+    done = _run(
+        """
         import sys, perf_storage_nb
-        heavy = [m for m in ("IPython", "ipywidgets", "deepdiff", "perf_storage_nb.notebook.magics") if m in sys.modules]
+        names = ("IPython", "ipywidgets", "deepdiff", "perf_storage_nb.notebook.magics")
+        heavy = [m for m in names if m in sys.modules]
         print(heavy)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

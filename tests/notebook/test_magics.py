@@ -127,7 +127,10 @@ def test_cell_save_rejects_bad_json_and_stores_nothing(ip: InteractiveShell, sto
 
 
 def test_save_works_inside_functions(ip: InteractiveShell, store: BaseStorage) -> None:
-    code = "def f():\n    local_value = {'inside': True}\n    %storage save -q fn.json local_value\n    got = %storage load fn.json\n    return got\nf()"
+    code = (
+        "def f():\n    local_value = {'inside': True}\n    %storage save -q fn.json local_value\n"
+        "    got = %storage load fn.json\n    return got\nf()"
+    )
     assert run(ip, code) == {"inside": True}
     assert store.load("fn.json") == {"inside": True}
 
@@ -159,7 +162,9 @@ def test_ls_lists_keys_and_ls_l_adds_kind_and_size(ip: InteractiveShell, store: 
     assert m(ip, "").keys == ["a.json", "b/page.html"]  # bare %storage is ls
 
 
-def test_ls_asks_info_only_for_the_long_form(ip: InteractiveShell, store: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ls_asks_info_only_for_the_long_form(
+    ip: InteractiveShell, store: BaseStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for i in range(5):
         store.save(f"k{i}", i)
     asked: list[str] = []
@@ -386,7 +391,9 @@ BAD_LINES = [
 
 
 @pytest.mark.parametrize(("line", "needle"), BAD_LINES, ids=[b[0] for b in BAD_LINES])
-def test_user_mistakes_are_one_line_usage_errors(ip: InteractiveShell, store: BaseStorage, line: str, needle: str) -> None:
+def test_user_mistakes_are_one_line_usage_errors(
+    ip: InteractiveShell, store: BaseStorage, line: str, needle: str
+) -> None:
     store.save("k", 1)
     before = {k: store.info(k).hash for k in store.list_keys()}  # type: ignore[union-attr]
     with pytest.raises(UsageError) as info:
@@ -440,7 +447,9 @@ def test_config_feedback_and_validation(ip: InteractiveShell, capsys: pytest.Cap
     assert (magics.feedback, magics.preview_max_bytes) == (0, 1_000_000)
 
 
-def test_rejected_config_value_is_rolled_back_and_never_blocks_loading(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rejected_config_value_is_rolled_back_and_never_blocks_loading(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
     ip.run_line_magic("config", "StorageMagics.feedback = 2")
     ip.run_line_magic("config", "StorageMagics.feedback = 7")
     assert ip.magics_manager.registry["StorageMagics"].feedback == 2  # rolled back, not left at 7
@@ -459,6 +468,7 @@ def test_rejected_config_value_is_rolled_back_and_never_blocks_loading(ip: Inter
             ip.config.StorageMagics.pop(name, None)
         m(ip, "use _store")
 
+
 def test_env_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from perf_storage_nb.notebook.magics import StorageMagics
 
@@ -466,7 +476,11 @@ def test_env_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PERF_STORAGE_SESSION", "envsess")
     monkeypatch.setenv("PERF_STORAGE_TARGET", "envtarget")
     magics = StorageMagics(None)
-    assert (magics.default_backend, magics.default_session, magics.default_target) == (f"file://{tmp_path}", "envsess", "envtarget")
+    assert (magics.default_backend, magics.default_session, magics.default_target) == (
+        f"file://{tmp_path}",
+        "envsess",
+        "envtarget",
+    )
     storage = magics.current_storage
     assert isinstance(storage, LocalStorage) and storage.session_id == "envsess"
     magics.close()
@@ -481,8 +495,12 @@ def test_browse_outside_a_kernel_is_a_text_tree(ip: InteractiveShell, store: Bas
     assert f"  {store.session_id}/" in text and "    t2/  (1 key)" in text and "      k1" in text
 
 
-def test_browse_in_a_kernel_returns_the_widget(ip: InteractiveShell, store: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> None:
-    browser = pytest.importorskip("perf_storage_nb.notebook.browser", reason="the widget browser module is not there yet")
+def test_browse_in_a_kernel_returns_the_widget(
+    ip: InteractiveShell, store: BaseStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    browser = pytest.importorskip(
+        "perf_storage_nb.notebook.browser", reason="the widget browser module is not there yet"
+    )
     monkeypatch.setattr(ip, "kernel", object(), raising=False)
     store.save("k1", 1)
     widget = m(ip, "browse")
@@ -498,8 +516,9 @@ def test_json_value_saved_by_magic_is_the_library_value(ip: InteractiveShell, st
 
 
 # ---- review fixes ---------------------------------------------------------------------------------------
-def test_cell_diff_of_a_failing_cell_shows_the_diff_then_fails(ip: InteractiveShell, store: BaseStorage,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_cell_diff_of_a_failing_cell_shows_the_diff_then_fails(
+    ip: InteractiveShell, store: BaseStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
     capsys.readouterr()
     with pytest.raises(UsageError, match="the cell raised ZeroDivisionError") as info:
         cell(ip, "diff", "%storage save -q made.json 1\n1/0\n")
@@ -512,8 +531,9 @@ def test_cell_diff_in_a_cell_fails_the_cell(ip: InteractiveShell, store: BaseSto
     assert not result.success
 
 
-def test_diff_labels_have_no_absolute_paths_in_deterministic_mode(shell: InteractiveShell, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_diff_labels_have_no_absolute_paths_in_deterministic_mode(
+    shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     shell.run_line_magic("load_ext", "perf_storage_nb")
     try:
@@ -547,8 +567,10 @@ def _created_storages(monkeypatch: pytest.MonkeyPatch) -> list[BaseStorage]:
 
     def fake_create(config: Any, **fields: Any) -> BaseStorage:
         opts = config if isinstance(config, dict) else {}
-        storage = _ClosedMemory(fields.get("session_id") or opts.get("session_id", "s"),
-                                fields.get("target_id") or opts.get("target_id", "t"))
+        storage = _ClosedMemory(
+            fields.get("session_id") or opts.get("session_id", "s"),
+            fields.get("target_id") or opts.get("target_id", "t"),
+        )
         made.append(storage)
         return storage
 
@@ -557,7 +579,9 @@ def _created_storages(monkeypatch: pytest.MonkeyPatch) -> list[BaseStorage]:
     return made
 
 
-def test_use_session_keeps_and_finally_closes_the_storage_it_created(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_use_session_keeps_and_finally_closes_the_storage_it_created(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     made = _created_storages(monkeypatch)
     shell.run_line_magic("load_ext", "perf_storage_nb")
     try:
@@ -571,7 +595,9 @@ def test_use_session_keeps_and_finally_closes_the_storage_it_created(shell: Inte
     assert _ClosedMemory.closed == made  # the created root, not leaked behind the sibling
 
 
-def test_live_browser_keeps_its_storage_until_it_closes(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_browser_keeps_its_storage_until_it_closes(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     browser = pytest.importorskip("perf_storage_nb.notebook.browser")
     made = _created_storages(monkeypatch)
     monkeypatch.setattr(shell, "kernel", object(), raising=False)
@@ -629,8 +655,9 @@ def test_show_html_text_twin_is_a_summary(ip: InteractiveShell, store: BaseStora
     assert text == "page.html <html, 4.0 kB, title='My page'>"
 
 
-def test_rm_names_where_each_missing_key_is_and_deletes_duplicates_once(ip: InteractiveShell, store: BaseStorage,
-                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_rm_names_where_each_missing_key_is_and_deletes_duplicates_once(
+    ip: InteractiveShell, store: BaseStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
     store.save("k", 1)
     with pytest.raises(UsageError) as info:
         m(ip, "rm k elsewhere/t9:gone")

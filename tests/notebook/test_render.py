@@ -48,7 +48,7 @@ def tags(text: str) -> list[tuple[str, dict[str, str | None]]]:
 
 def test_iframe_is_sandboxed_without_same_origin() -> None:
     page = "<html><body><script>parent.document.body.innerHTML=''</script>\"quotes\" & amps</body></html>"
-    (tag, attrs), = tags(iframe_srcdoc(page, height=200, title='t"itle'))
+    ((tag, attrs),) = tags(iframe_srcdoc(page, height=200, title='t"itle'))
     assert tag == "iframe"
     assert attrs["sandbox"] == "allow-scripts"
     assert "allow-same-origin" not in (attrs["sandbox"] or "")
@@ -65,7 +65,9 @@ def test_html_key_and_html_looking_text_use_the_iframe() -> None:
 
 
 def test_markdown_is_rendered_and_raw_html_escaped() -> None:
-    out = preview_html("text", "# Title\n\n- *one*\n- **two**\n\n[ok](https://e.x) [bad](javascript:alert(1)) <b>raw</b>", "n.md")
+    out = preview_html(
+        "text", "# Title\n\n- *one*\n- **two**\n\n[ok](https://e.x) [bad](javascript:alert(1)) <b>raw</b>", "n.md"
+    )
     assert "<h1>Title</h1>" in out and "<li><em>one</em></li>" in out and "<strong>two</strong>" in out
     assert '<a href="https://e.x"' in out
     assert "javascript:" not in [a.get("href") for t, a in tags(out) if t == "a"]
@@ -109,7 +111,9 @@ def test_text_cap_and_plain_text_twin() -> None:
     assert "truncated: 9,000 of 10,000 bytes" in out
     twin = preview_text("text", text, "log.txt", max_chars=100)
     assert twin.startswith("log.txt <text, 10.0 kB>") and twin.endswith("more characters")
-    assert preview_text("text", "<html><title> My  Page </title></html>", "p.html").startswith("p.html <html, 38 B, title='My Page'>")
+    assert preview_text("text", "<html><title> My  Page </title></html>", "p.html").startswith(
+        "p.html <html, 38 B, title='My Page'>"
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -31,7 +31,11 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_table_sets_the_defaults(project: Path) -> None:
     assert find_pyproject() == project / "pyproject.toml"
     magics = StorageMagics(None)
-    assert (magics.default_backend, magics.default_session, magics.default_target) == ("./results", "exp_from_pyproject", "main")
+    assert (magics.default_backend, magics.default_session, magics.default_target) == (
+        "./results",
+        "exp_from_pyproject",
+        "main",
+    )
     assert magics.feedback == 0 and magics.deterministic is True
     storage = magics.current_storage
     assert isinstance(storage, LocalStorage) and storage.session_id == "exp_from_pyproject"
@@ -50,8 +54,10 @@ def test_env_vars_and_config_win_over_the_table(project: Path, monkeypatch: pyte
     assert magics.deterministic is True  # the table still fills what nothing else set
 
 
-def test_bad_entries_warn_and_fall_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.perf_storage_nb]\nfeedback = 9\nbogus = 1\n')
+def test_bad_entries_warn_and_fall_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.perf_storage_nb]\nfeedback = 9\nbogus = 1\n")
     monkeypatch.chdir(tmp_path)
     assert project_settings() == {"feedback": 9}
     assert "unknown [tool.perf_storage_nb] key(s) bogus" in capsys.readouterr().err
