@@ -10,8 +10,15 @@ from datetime import datetime
 from typing import IO, Any, ClassVar, Self
 
 from . import codec
-from .codec import Kind
-from .errors import StorageBackendError, StorageError, StorageKeyError, StorageKindError, StorageValueError
+from .errors import (
+    StorageBackendError,
+    StorageError,
+    StorageKeyError,
+    StorageKindError,
+    StorageNotSupported,
+    StorageValueError,
+)
+from .kinds import KINDS, SAVE_METHOD, Kind
 from .names import check_id, check_key, check_prefix, is_valid_key
 from .versions import new_version_key, parse_version_key, version_pattern
 
@@ -121,6 +128,8 @@ class BaseStorage(ABC):
         )
 
     # ---- primitives (backends) --------------------------------------------------------------------
+    # Required: to_config, _write, _read, _remove, _iter_keys. Optional, with defaults below: _stat and _exists
+    # (from _read), _sibling (rebuilt from to_config), _list_sessions/_list_targets (StorageNotSupported).
     @abstractmethod
     def _write(self, key: str, kind: Kind, payload: bytes) -> None:
         """Store ``payload`` of ``kind`` under ``key``, replacing any value of any kind."""
@@ -137,21 +146,26 @@ class BaseStorage(ABC):
     def _iter_keys(self, prefix: str) -> Iterable[str]:
         """All keys of this target (may include keys not starting with ``prefix``)."""
 
-    @abstractmethod
     def _stat(self, key: str) -> KeyInfo | None:
-        """Metadata of the key or None."""
+        """Metadata of the key or None (default: one read; backends that know sizes without reading override)."""
+        got = self._read(key, self._kind_hint(key))
+        if got is None:
+            return None
+        kind, payload = got
+        return KeyInfo(key, kind, len(payload), codec.content_hash(kind, payload), None)
 
-    @abstractmethod
     def _list_sessions(self) -> Iterable[str]:
-        """Sessions that hold data on this backend."""
+        """Sessions that hold data on this backend (default: not supported)."""
+        raise StorageNotSupported(f"{type(self).__name__} cannot list sessions")
 
-    @abstractmethod
     def _list_targets(self, session: str) -> Iterable[str]:
-        """Targets of ``session`` that hold data."""
+        """Targets of ``session`` that hold data (default: not supported)."""
+        raise StorageNotSupported(f"{type(self).__name__} cannot list the targets of a session")
 
-    @abstractmethod
     def _sibling(self, session_id: str, target_id: str) -> Self:
-        """A storage for another session/target sharing this one's connection, root or store."""
+        """A storage for another session/target (default: a new one from ``to_config()``; backends share resources)."""
+        options = {k: v for k, v in self.to_config().items() if k != "backend"}
+        return type(self)(**{**options, "session_id": session_id, "target_id": target_id})
 
     def _exists(self, key: str) -> bool:
         return self._stat(key) is not None
@@ -299,10 +313,9 @@ class BaseStorage(ABC):
     # ---- bulk ---------------------------------------------------------------------------------------
     def _saver(self, kind: object) -> Any:
         """The save method for ``kind``; StorageValueError for anything but json/text/bytes."""
-        saver = {"json": self.save, "text": self.save_string, "bytes": self.save_bytes}.get(kind)  # type: ignore[call-overload]
-        if saver is None:
-            raise StorageValueError(f"kind must be one of {', '.join(codec.KINDS)}, not {kind!r}")
-        return saver
+        if kind not in SAVE_METHOD:
+            raise StorageValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        return getattr(self, SAVE_METHOD[kind])
 
     def save_many(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]], kind: Kind = "json") -> BulkResult:
         """Save many values of one kind; per-key results, failures reported, never silently lost.

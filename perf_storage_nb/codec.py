@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Any, Literal
+from typing import Any
 
 from .errors import StorageValueError
+from .kinds import KINDS, Kind
 
 __all__ = [
     "KINDS",
@@ -18,12 +19,11 @@ __all__ = [
     "decode_text",
     "encode_json",
     "encode_text",
+    "is_number",
     "json_problem",
     "to_bytes",
 ]
 
-Kind = Literal["json", "text", "bytes"]
-KINDS: tuple[Kind, ...] = ("json", "text", "bytes")
 MAX_DEPTH = 500
 
 _ACCEPTED = "dict (str keys), list, tuple, str, int, float (finite), bool or None"
@@ -154,6 +154,11 @@ def _unencodable(value: Any) -> tuple[str, str]:
         elif isinstance(item, (list, tuple)):
             stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(item))))
     return "root", "cannot be encoded as UTF-8 JSON"
+
+
+def is_number(value: object) -> bool:
+    """True for an int or float that is not a bool (NaN and infinities included: callers decide about those)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def decode_json(blob: bytes | str) -> Any:

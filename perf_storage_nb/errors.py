@@ -20,6 +20,8 @@ backend with ``raise ... from exc``.
 
 from __future__ import annotations
 
+from .kinds import LOAD_METHOD, Kind
+
 __all__ = [
     "StorageAuthError",
     "StorageBackendError",
@@ -53,12 +55,12 @@ class StorageValueError(StorageError, ValueError):
 class StorageKindError(StorageError, TypeError):
     """A key holds a different kind (json/text/bytes) than the method used to load it."""
 
-    def __init__(self, key: str, stored: str, wanted: str) -> None:
-        method = {"json": "load", "text": "load_string", "bytes": "load_bytes"}[stored]
+    def __init__(self, key: str, stored: Kind, wanted: Kind) -> None:
+        method = LOAD_METHOD[stored]
         super().__init__(f"key {key!r} holds {stored}, not {wanted}: read it with {method}({key!r})")
         self.key, self.stored, self.wanted = key, stored, wanted
 
-    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+    def __reduce__(self) -> tuple[type, tuple[str, Kind, Kind]]:
         # args hold the message, not the constructor's arguments: rebuild from those (pickling, multiprocessing)
         return type(self), (self.key, self.stored, self.wanted)
 

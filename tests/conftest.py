@@ -66,14 +66,23 @@ def cache_server() -> Iterator[object]:
     server.stop()
 
 
+def make_example(request: pytest.FixtureRequest, tmp_path: Path, session: str, target: str) -> BaseStorage:
+    """The five-method example backend of tests/example_backend.py, one private store per test."""
+    from example_backend import DictStorage
+
+    return DictStorage(session, target, name=f"{request.node.name}-{next(_ids)}")
+
+
 #: backend id -> maker(request, tmp_path, session, target); each call gives a fresh, empty storage
 MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path, str, str], BaseStorage]] = {
     "memory": make_memory,
     "local": make_local,
     "cache_service": make_cache_service,
     "cache_service_http": make_cache_service_http,
+    "example": make_example,
 }
-BACKENDS = list(MAKERS)
+#: the backends every storage-level test runs on; the example backend runs the contract suite only
+BACKENDS = [name for name in MAKERS if name != "example"]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,4 +1,8 @@
-"""The storage contract (DESIGN.md §3): every backend in tests/conftest.py MAKERS runs this same suite."""
+"""The storage contract: every backend in tests/conftest.py MAKERS runs this same suite.
+
+Besides the four shipped backends it runs on the five-method example backend of tests/example_backend.py,
+which shows that the base class supplies everything else.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
+from conftest import BACKENDS
 
 from perf_storage_nb import (
     BaseStorage,
@@ -16,10 +21,18 @@ from perf_storage_nb import (
     StorageKeyError,
     StorageKindError,
     StorageNameError,
+    StorageNotSupported,
     StorageValueError,
 )
 
 Make = Callable[..., BaseStorage]
+
+
+@pytest.fixture(params=[*BACKENDS, "example"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """The shipped backends plus the minimal example backend (overrides conftest's fixture for this module)."""
+    return str(request.param)
+
 
 JSON_VALUES = [
     {"a": 1, "b": [1, 2.5, None, True], "nested": {"é": "ünï ☕"}},
@@ -400,3 +413,28 @@ def test_kind_error_pickles() -> None:
 
     err = pickle.loads(pickle.dumps(StorageKindError("k", "text", "json")))
     assert isinstance(err, StorageKindError) and err.stored == "text" and "load_string('k')" in str(err)
+
+
+def test_a_backend_needs_only_five_methods() -> None:
+    from example_backend import DictStorage
+
+    required = set(BaseStorage.__abstractmethods__)
+    assert required == {"to_config", "_write", "_read", "_remove", "_iter_keys"}
+    written = {name for name in vars(DictStorage) if name.startswith("_") and callable(vars(DictStorage)[name])}
+    assert written - {"__init__"} == required - {"to_config"} | {"_list_sessions", "_list_targets"}
+
+
+def test_a_backend_without_navigation_says_so() -> None:
+    from example_backend import NoNavigationStorage
+
+    storage = NoNavigationStorage("s", "t", name="no-navigation")
+    storage.save("k.json", {"a": 1})
+    with pytest.raises(StorageNotSupported, match="cannot list sessions"):
+        storage.sessions()
+    with pytest.raises(StorageNotSupported, match="cannot list the targets"):
+        storage.targets()
+    sibling = storage.for_target("t2")  # the default sibling is rebuilt from to_config() and shares the data
+    sibling.save("k.json", {"b": 2})
+    assert storage.load("k.json") == {"a": 1}
+    assert storage.for_target("t2").load("k.json") == {"b": 2}
+    assert storage.info("k.json") == KeyInfo("k.json", "json", 7, storage.info("k.json").hash)  # type: ignore[union-attr]
