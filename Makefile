@@ -22,7 +22,7 @@ browser-deps:
 	@scripts/install_chromium.sh
 
 tour: setup
-	$(PY) -m perf_storage_nb.tour
+	$(PY) scripts/tour.py
 
 test: setup browser-deps
 	@set +e; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \

@@ -1,19 +1,32 @@
-"""The tour (``python -m perf_storage_nb.tour``) and the committed state of the example notebooks."""
+"""The tour (``scripts/tour.py``, ``make tour``) and the committed state of the example notebooks."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import nbformat
 import pytest
 
-from perf_storage_nb import tour
-
 REPO = Path(__file__).resolve().parents[1]
+TOUR = REPO / "scripts" / "tour.py"
+
+
+def _load_tour() -> ModuleType:
+    """scripts/tour.py is a repository tool, not part of the package: load it from its file."""
+    spec = importlib.util.spec_from_file_location("tour", TOUR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tour = _load_tour()
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
 EXPECTED = [
     "01_quick_tour.ipynb",
@@ -86,7 +99,7 @@ def test_tour_executes_a_notebook_and_writes_html(tmp_path: Path) -> None:
     out = tmp_path / "html"
     env_leak = {"PERF_STORAGE_URL": "http://127.0.0.1:9"}  # the tour must not inherit the caller's service
     done = subprocess.run(
-        [sys.executable, "-m", "perf_storage_nb.tour", str(path), "--out", str(out), "--update"],
+        [sys.executable, str(TOUR), str(path), "--out", str(out), "--update"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -108,7 +121,7 @@ def test_tour_reports_a_failing_notebook(tmp_path: Path) -> None:
     path = tmp_path / "01_broken.ipynb"
     nbformat.write(nb, path)
     done = subprocess.run(
-        [sys.executable, "-m", "perf_storage_nb.tour", str(path), "--out", str(tmp_path / "html")],
+        [sys.executable, str(TOUR), str(path), "--out", str(tmp_path / "html")],
         capture_output=True,
         text=True,
         timeout=300,

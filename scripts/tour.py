@@ -1,10 +1,9 @@
 """The tour: run the example notebooks headless and write an HTML rendering of them under ``build/tour/``.
 
-``python -m perf_storage_nb.tour`` (``make tour``) executes ``notebooks/*.ipynb`` with nbclient on the
-embedded default (memory and local backends, an in-process cache service) and renders each with nbconvert.
+``python scripts/tour.py`` (``make tour``) executes ``notebooks/*.ipynb`` with nbclient on the embedded
+default (memory and local backends, an in-process cache service) and renders each with nbconvert.
 ``--update`` also writes the executed notebooks back (how their committed outputs are made), ``--script``
-runs the short plain-Python tour instead (also the fallback when the notebooks are not around, e.g. in a
-wheel install).
+runs the short plain-Python tour instead. A development tool of the repository, not part of the package.
 """
 
 from __future__ import annotations
@@ -132,7 +131,7 @@ def script_tour() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run the notebook tour (default) or the script tour."""
-    parser = argparse.ArgumentParser(prog="python -m perf_storage_nb.tour", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="scripts/tour.py", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: notebooks/[0-9]*.ipynb)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"HTML output folder (default: {DEFAULT_OUT})")
     parser.add_argument(
@@ -141,12 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--script", action="store_true", help="run the short plain-Python tour instead")
     args = parser.parse_args(argv)
     folder = notebooks_dir()
-    if args.script or (folder is None and not args.notebooks):
-        if not args.script:
-            print("notebooks/ not found (not a checkout): running the script tour", file=sys.stderr)
+    if args.script:
         script_tour()
         return 0
-    paths = [p.resolve() for p in args.notebooks] or sorted(folder.glob("[0-9]*.ipynb"))  # type: ignore[union-attr]
+    paths = [p.resolve() for p in args.notebooks]
+    if not paths:
+        if folder is None:
+            print(f"error: no notebooks/[0-9]*.ipynb under {REPO}", file=sys.stderr)
+            return 2
+        paths = sorted(folder.glob("[0-9]*.ipynb"))
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         print(f"error: no such notebook: {', '.join(missing)}", file=sys.stderr)
