@@ -27,13 +27,14 @@ from .factory import StorageFactory, available_backends, create_storage, registe
 from .names import check_id, check_key, target_id_from_text
 
 if TYPE_CHECKING:
-    from .backends.cache_service import CacheServiceStorage
+    from .backends.cache_service import CacheServiceClient, CacheServiceStorage
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BaseStorage",
     "BulkResult",
+    "CacheServiceClient",
     "CacheServiceStorage",
     "KeyInfo",
     "LocalStorage",
@@ -66,6 +67,7 @@ __all__ = [
 
 _LAZY = {
     # The cache service backend pulls in httpx; load it on first use so `import perf_storage_nb` stays light.
+    "CacheServiceClient": ("perf_storage_nb.backends.cache_service", "CacheServiceClient"),
     "CacheServiceStorage": ("perf_storage_nb.backends.cache_service", "CacheServiceStorage"),
     "Perf__Storage__Cache_Service": ("perf_storage_nb.backends.cache_service", "CacheServiceStorage"),
 }

@@ -35,7 +35,14 @@ def test_all_is_sorted_and_resolvable() -> None:
         for n, v in vars(perf_storage_nb).items()
         if not n.startswith("_") and not isinstance(v, ModuleType) and n not in ("annotations", "TYPE_CHECKING", "Any")
     }
-    assert public <= set(perf_storage_nb.__all__)
+    lazy = set(perf_storage_nb._LAZY)  # resolved on first use (they import httpx)
+    assert sorted(public | lazy) == sorted(perf_storage_nb.__all__)
+
+
+def test_the_client_is_public_at_top_level() -> None:
+    from perf_storage_nb.cache_client import CacheServiceClient
+
+    assert perf_storage_nb.CacheServiceClient is CacheServiceClient
 
 
 def test_the_base_is_an_enforced_abc() -> None:

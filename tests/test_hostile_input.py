@@ -33,7 +33,7 @@ from perf_storage_nb.names import ID_MAX, KEY_MAX
 Make = Callable[..., BaseStorage]
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-# Oracles written from DESIGN.md §3, independently of names.py.
+# Oracles written from the naming rules of the contract (README), independently of names.py.
 _SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}"
 _KEY = re.compile(rf"{_SEGMENT}(/{_SEGMENT})*")
 _ID = re.compile(_SEGMENT)
