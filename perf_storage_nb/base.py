@@ -32,9 +32,10 @@ CHUNK = 1 << 20
 class KeyInfo:
     """What a backend knows about one stored key.
 
-    ``size`` is the number of bytes the backend stores (pretty-printed JSON on ``local``, compact elsewhere);
-    ``hash`` is backend-independent: sha256 of the bytes for text/bytes, of the canonical (sorted, compact)
-    form for JSON, so equal values hash alike on every backend.
+    ``size`` and ``hash`` describe the value's canonical form, the same on every backend: the bytes of
+    text (UTF-8) and bytes values, the compact JSON encoding for JSON (sorted keys for the hash), so equal
+    values have equal sizes and hashes everywhere and ``save``, ``show``, ``ls -l`` and ``info`` agree.
+    ``stored_size`` is what the backend keeps, where it knows (pretty-printed JSON on ``local``).
     """
 
     key: str
@@ -42,6 +43,7 @@ class KeyInfo:
     size: int
     hash: str
     modified: datetime | None = None
+    stored_size: int | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"KeyInfo(key={self.key!r}, kind={self.kind!r}, size={self.size}, hash={self.hash[:12]!r})"
@@ -151,8 +153,7 @@ class BaseStorage(ABC):
         got = self._read(key, self._kind_hint(key))
         if got is None:
             return None
-        kind, payload = got
-        return KeyInfo(key, kind, len(payload), codec.content_hash(kind, payload), None)
+        return self._key_info(key, *got)
 
     def _list_sessions(self) -> Iterable[str]:
         """Sessions that hold data on this backend (default: not supported)."""
@@ -196,10 +197,24 @@ class BaseStorage(ABC):
                 return self._decode_json(payload)
             return codec.decode_text(payload) if kind == "text" else payload
         except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-            what = "valid JSON" if kind == "json" else "valid UTF-8 text"
-            raise StorageBackendError(
-                f"the stored value of {key!r} in {self.describe()} is not {what} (edited or corrupted?): {exc}"
-            ) from exc
+            raise self._unreadable(key, kind, exc) from exc
+
+    def _unreadable(self, key: str, kind: Kind, exc: Exception) -> StorageBackendError:
+        """The error for a stored payload that cannot be read back (edited, corrupted or planted)."""
+        if isinstance(exc, codec.JSONTooDeepError):
+            return StorageBackendError(f"the stored value of {key!r} in {self.describe()} is {exc}")
+        what = "valid JSON" if kind == "json" else "valid UTF-8 text"
+        return StorageBackendError(
+            f"the stored value of {key!r} in {self.describe()} is not {what} (edited or corrupted?): {exc}"
+        )
+
+    def _key_info(self, key: str, kind: Kind, payload: bytes, modified: datetime | None = None) -> KeyInfo:
+        """KeyInfo of a stored payload: canonical size and hash (an unreadable payload is a backend error)."""
+        try:
+            size, digest = codec.canonical(kind, payload)
+        except ValueError as exc:
+            raise self._unreadable(key, kind, exc) from exc
+        return KeyInfo(key, kind, size, digest, modified, stored_size=len(payload))
 
     def load(self, key: str, default: Any = None) -> Any:
         """Return an independent copy of the JSON value under ``key``, or ``default`` when missing."""
@@ -288,8 +303,22 @@ class BaseStorage(ABC):
         return self._stat(check_key(key))
 
     def delete_target(self) -> int:
-        """Delete every key of this target; returns how many were deleted."""
-        return sum(1 for ok in self.delete_many(self.list_keys()).ok.values() if ok)
+        """Delete every key of this target; returns how many were deleted.
+
+        When any key cannot be deleted this raises StorageBackendError naming the keys left (the others are
+        gone): a partial delete is never reported as done.
+        """
+        result = self.delete_many(self.list_keys())
+        if result.errors:
+            failed = sorted(result.errors)
+            shown = "; ".join(f"{k}: {result.errors[k]}" for k in failed[:5])
+            more = f"; and {len(failed) - 5} more" if len(failed) > 5 else ""
+            deleted = sum(1 for ok in result.ok.values() if ok)
+            raise StorageBackendError(
+                f"delete_target of {self.describe()}: {len(failed)} key(s) could not be deleted and remain "
+                f"({deleted} deleted): {shown}{more}"
+            ) from result.errors[failed[0]]
+        return sum(1 for ok in result.ok.values() if ok)
 
     # ---- navigation ---------------------------------------------------------------------------------
     def sessions(self) -> list[str]:

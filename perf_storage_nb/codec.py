@@ -7,13 +7,15 @@ import json
 import math
 from typing import Any
 
-from .errors import StorageValueError
+from .errors import StorageValueError, StorageValueTypeError
 from .kinds import KINDS, Kind
 
 __all__ = [
     "KINDS",
+    "canonical",
     "Kind",
     "MAX_DEPTH",
+    "JSONTooDeepError",
     "content_hash",
     "decode_json",
     "decode_text",
@@ -72,6 +74,12 @@ def _plainly_json(item: Any, depth: int = 0) -> bool:
 
 def json_problem(value: Any) -> tuple[str, str] | None:
     """Find the first reason ``value`` is not an exact JSON value: ``(path, problem)`` or None."""
+    found = _json_problem(value)
+    return None if found is None else (found[0], found[1])
+
+
+def _json_problem(value: Any) -> tuple[str, str, bool] | None:
+    """``(path, problem, wrong_type)``: wrong_type for types JSON cannot hold, False for out-of-range values."""
     try:
         if _plainly_json(value):
             return None
@@ -89,37 +97,39 @@ def json_problem(value: Any) -> tuple[str, str] | None:
             continue
         if kind is float:
             if not math.isfinite(item):
-                return path, f"{item!r} is not valid JSON (NaN and Infinity are rejected)"
+                return path, f"{item!r} is not valid JSON (NaN and Infinity are rejected)", False
             continue
         if isinstance(item, (dict, list, tuple)):
             if depth >= MAX_DEPTH:
-                return path, f"nested deeper than {MAX_DEPTH} levels"
+                return path, f"nested deeper than {MAX_DEPTH} levels", False
             if id(item) in active:
-                return path, "is a reference cycle (the value contains itself)"
+                return path, "is a reference cycle (the value contains itself)", False
             active.add(id(item))
             exits.append((len(stack), id(item)))
             if isinstance(item, dict):
                 for k in item:
                     if type(k) is not str:
-                        return path, f"has a {type(k).__name__} dict key {k!r}; JSON object keys must be str"
+                        return path, f"has a {type(k).__name__} dict key {k!r}; JSON object keys must be str", True
                 children = [(v, f"{path}[{k!r}]", depth + 1) for k, v in item.items()]
             else:
                 children = [(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item)]
             stack.extend(reversed(children))
             continue
         if isinstance(item, (str, int, float)):  # subclasses (e.g. enum.IntEnum) would not round-trip
-            return path, f"is a {kind.__module__}.{kind.__qualname__}, a subclass of a JSON type; convert it first"
-        return path, f"is a {kind.__module__}.{kind.__qualname__}, not JSON-serialisable"
+            what = f"{kind.__module__}.{kind.__qualname__}"
+            return path, f"is a {what}, a subclass of a JSON type; convert it first", True
+        return path, f"is a {kind.__module__}.{kind.__qualname__}, not JSON-serialisable", True
     return None
 
 
 def encode_json(value: Any, key: str = "", *, pretty: bool = False) -> bytes:
     """Validate ``value`` and return its UTF-8 JSON encoding; StorageValueError names the bad path."""
-    problem = json_problem(value)
+    problem = _json_problem(value)
     if problem:
-        path, why = problem
+        path, why, wrong_type = problem
         where = f" for key {key!r}" if key else ""
-        raise StorageValueError(f"cannot save{where}: {path} {why}; accepted: {_ACCEPTED}")
+        error = StorageValueTypeError if wrong_type else StorageValueError
+        raise error(f"cannot save{where}: {path} {why}; accepted: {_ACCEPTED}")
     try:
         if pretty:
             return (_PRETTY.encode(value) + "\n").encode("utf-8")
@@ -161,15 +171,22 @@ def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+class JSONTooDeepError(ValueError):
+    """Stored JSON nests deeper than this Python can parse (its recursion limit), e.g. a planted file."""
+
+
 def decode_json(blob: bytes | str) -> Any:
-    """Parse stored JSON (a fresh, independent object every call)."""
-    return json.loads(blob)
+    """Parse stored JSON (a fresh, independent object every call); ValueError when it cannot be read."""
+    try:
+        return json.loads(blob)
+    except RecursionError:
+        raise JSONTooDeepError("nested too deeply to read (deeper than Python's recursion limit)") from None
 
 
 def encode_text(text: Any, key: str = "") -> bytes:
     """Encode text for storage, byte-exact; rejects non-str and unencodable (lone surrogate) text."""
     if not isinstance(text, str):
-        raise StorageValueError(
+        raise StorageValueTypeError(
             f"save_string({key!r}, ...) needs a str, not {type(text).__name__}; use save() for JSON or save_bytes() "
             "for bytes"
         )
@@ -191,15 +208,29 @@ def to_bytes(data: Any, key: str = "") -> bytes:
     """Accept bytes-like data for save_bytes."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
-    raise StorageValueError(
+    raise StorageValueTypeError(
         f"save_bytes({key!r}, ...) needs bytes, bytearray or memoryview, not {type(data).__name__}; use "
         "save_string() for text"
     )
 
 
+def canonical(kind: Kind, payload: bytes) -> tuple[int, str]:
+    """``(size, sha256)`` of a stored value's canonical form, the same on every backend.
+
+    Text and bytes are their own canonical form; JSON is compact with sorted keys, so a pretty-printed file on
+    the local backend and a compact body on the cache service have the same size and hash. Raises ValueError
+    (JSONTooDeepError included) for a payload that is not readable JSON.
+    """
+    if kind == "json":
+        value = decode_json(payload)
+        try:
+            text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        except RecursionError:
+            raise JSONTooDeepError("nested too deeply to read") from None
+        payload = text.encode("utf-8", "surrogatepass")
+    return len(payload), hashlib.sha256(payload).hexdigest()
+
+
 def content_hash(kind: Kind, payload: bytes) -> str:
     """Backend-independent content hash: sha256 of the canonical form (JSON: sorted, compact)."""
-    if kind == "json":
-        value = json.loads(payload)
-        payload = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(payload).hexdigest()
+    return canonical(kind, payload)[1]

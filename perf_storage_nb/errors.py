@@ -5,14 +5,21 @@ naturally catch, so ``except KeyError`` / ``except ValueError`` / ``except TypeE
 
     StorageError (Exception)
      ├── StorageNameError        also ValueError   an invalid session id, target id or key
+     │    └── StorageNameTypeError    also TypeError    ... that is not a str at all
      ├── StorageValueError       also ValueError   a value that cannot be stored (names the path)
+     │    └── StorageValueTypeError   also TypeError    ... because of its type (a set, a dict for save_string)
      ├── StorageKindError        also TypeError    a key loaded with the wrong method (names the right one)
      ├── StorageKeyError         also KeyError     a key that must exist does not
      ├── StorageConfigError      also ValueError   a bad backend name, option, URL or env var
+     │    └── StorageConfigTypeError  also TypeError    ... an option of the wrong type
      ├── StorageNotSupported     also NotImplementedError  the backend cannot do this at all
      └── StorageBackendError     also OSError      I/O or HTTP failure; ``__cause__`` holds the original
           ├── StorageConnectionError  also ConnectionError  server down / refused / timed out (names the URL)
           └── StorageAuthError        also PermissionError  API key missing or wrong
+
+Python's convention holds: a wrong *type* is a TypeError, a wrong *value* of the right type a ValueError;
+the ``...TypeError`` classes are both, so ``except StorageValueError`` and ``except TypeError`` both catch
+``save_string("k", {})``.
 
 Foreign exceptions (``OSError`` from the file system, ``httpx.HTTPError``) are translated at one seam per
 backend with ``raise ... from exc``.
@@ -26,13 +33,16 @@ __all__ = [
     "StorageAuthError",
     "StorageBackendError",
     "StorageConfigError",
+    "StorageConfigTypeError",
     "StorageConnectionError",
     "StorageError",
     "StorageKeyError",
     "StorageKindError",
     "StorageNameError",
+    "StorageNameTypeError",
     "StorageNotSupported",
     "StorageValueError",
+    "StorageValueTypeError",
 ]
 
 
@@ -48,8 +58,16 @@ class StorageNameError(StorageError, ValueError):
     """A session id, target id or key is not valid (the message says what is allowed)."""
 
 
+class StorageNameTypeError(StorageNameError, TypeError):
+    """A session id, target id or key that is not a str."""
+
+
 class StorageValueError(StorageError, ValueError):
     """A value cannot be stored; the message names the offending path inside the value."""
+
+
+class StorageValueTypeError(StorageValueError, TypeError):
+    """A value cannot be stored because of its type (the message names the path and the accepted types)."""
 
 
 class StorageKindError(StorageError, TypeError):
@@ -71,6 +89,10 @@ class StorageKeyError(StorageError, KeyError):
 
 class StorageConfigError(StorageError, ValueError):
     """A backend name, option, URL or environment variable is not valid."""
+
+
+class StorageConfigTypeError(StorageConfigError, TypeError):
+    """A config or option of the wrong type (e.g. ``timeout="fast"``, ``api_key=12345``)."""
 
 
 class StorageNotSupported(StorageError, NotImplementedError):  # noqa: N818 - public name since 0.1

@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .base import BaseStorage
-from .errors import StorageConfigError
+from .errors import StorageConfigError, StorageConfigTypeError
+from .redact import is_secret_name, redact_url
 
 __all__ = [
     "ENV_VARS",
@@ -99,11 +100,17 @@ def backend_class(name: str) -> type[BaseStorage]:
 
 def _parse_url(url: str) -> dict[str, Any]:
     """``memory://[name]``, ``file:///abs`` or a plain path, ``http(s)://host:port[?namespace=..]``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for http://[::1
+        raise StorageConfigError(
+            f"invalid storage URL {redact_url(url)!r} ({exc}); use memory://[name], file:///abs/path or "
+            "./rel/path, http(s)://host:port[?namespace=NAME]"
+        ) from None
     query = dict(parse_qsl(parts.query))
     if "backend" in query:
         raise StorageConfigError(
-            f"URL {url!r} sets 'backend' in its query; the scheme (memory://, file://, http://) chooses it"
+            f"URL {redact_url(url)!r} sets 'backend' in its query; the scheme (memory://, file://, http://) chooses it"
         )
     scheme = parts.scheme.lower()
     if scheme == "memory":
@@ -111,7 +118,9 @@ def _parse_url(url: str) -> dict[str, Any]:
         return {"backend": "memory", **({"name": name} if name else {}), **query}
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
-            raise StorageConfigError(f"file URL {url!r} names host {parts.netloc!r}; use file:///absolute/path")
+            raise StorageConfigError(
+                f"file URL {redact_url(url)!r} names host {parts.netloc!r}; use file:///absolute/path"
+            )
         return {"backend": "local", "root": unquote(parts.path), **query}
     if scheme in ("http", "https"):
         base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
@@ -121,7 +130,8 @@ def _parse_url(url: str) -> dict[str, Any]:
             raise StorageConfigError("empty storage URL; use memory://, file:///path, ./path or http(s)://host:port")
         return {"backend": "local", "root": url}
     raise StorageConfigError(
-        f"unsupported URL scheme {parts.scheme!r} in {url!r}; use memory://[name], file:///abs/path or ./rel/path, http(s)://host:port"
+        f"unsupported URL scheme {parts.scheme!r} in {redact_url(url)!r}; use memory://[name], "
+        "file:///abs/path or ./rel/path, http(s)://host:port"
     )
 
 
@@ -134,16 +144,17 @@ def _coerce(cls: type[BaseStorage], options: dict[str, Any]) -> dict[str, Any]:
         if param is None or not isinstance(value, str):
             continue
         ann = str(param.annotation)
+        shown = "***" if is_secret_name(name) else repr(value)  # never echo a secret, even a malformed one
         if ann.startswith("bool"):
             low = value.lower()
             if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                raise StorageConfigError(f"option {name}={value!r} must be a boolean (true/false)")
+                raise StorageConfigError(f"option {name}={shown} must be a boolean (true/false)")
             out[name] = low in ("1", "true", "yes", "on")
         elif ann.startswith(("float", "int")):
             try:
                 out[name] = float(value) if ann.startswith("float") else int(value)
             except ValueError:
-                raise StorageConfigError(f"option {name}={value!r} must be a number") from None
+                raise StorageConfigError(f"option {name}={shown} must be a number") from None
     return out
 
 
@@ -162,7 +173,7 @@ def create_storage(config: Mapping[str, Any] | str | None = None, **overrides: A
         if isinstance(options.get("url"), str) and "backend" not in options:
             options = {**_parse_url(options.pop("url")), **options}
     else:
-        raise StorageConfigError(f"config must be a dict or a URL string, not {type(config).__name__}")
+        raise StorageConfigTypeError(f"config must be a dict or a URL string, not {type(config).__name__}")
     options.update(overrides)
     bad = [k for k in options if not isinstance(k, str) or k.startswith("_")]
     if bad:
@@ -174,7 +185,7 @@ def create_storage(config: Mapping[str, Any] | str | None = None, **overrides: A
             f"{', '.join(available_backends())}"
         )
     if not isinstance(backend, str):
-        raise StorageConfigError(
+        raise StorageConfigTypeError(
             f"'backend' must be a name (str), not {type(backend).__name__}; valid backends: "
             f"{', '.join(available_backends())}"
         )

@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 
-from .errors import StorageNameError
+from .errors import StorageNameError, StorageNameTypeError
 
 __all__ = [
     "ID_MAX",
@@ -46,7 +46,7 @@ def _segment_problem(segment: str) -> str | None:
 def check_id(value: object, what: str = "id") -> str:
     """Return ``value`` if it is a valid session/target id, else raise StorageNameError."""
     if not isinstance(value, str):
-        raise StorageNameError(f"{what} must be a str, not {type(value).__name__}; allowed: {_ALLOWED}")
+        raise StorageNameTypeError(f"{what} must be a str, not {type(value).__name__}; allowed: {_ALLOWED}")
     if len(value) > ID_MAX:
         raise StorageNameError(f"{what} is {len(value)} characters long; at most {ID_MAX} allowed")
     problem = "it contains '/'" if "/" in value else _segment_problem(value)
@@ -59,7 +59,7 @@ def check_id(value: object, what: str = "id") -> str:
 def check_key(key: object) -> str:
     """Return ``key`` if it is a valid key ('/'-separated relative path), else raise StorageNameError."""
     if not isinstance(key, str):
-        raise StorageNameError(f"key must be a str, not {type(key).__name__}")
+        raise StorageNameTypeError(f"key must be a str, not {type(key).__name__}")
     if len(key) > KEY_MAX:
         raise StorageNameError(f"key is {len(key)} characters long; at most {KEY_MAX} allowed")
     if key.startswith("/"):
@@ -88,7 +88,7 @@ def is_valid_key(key: object) -> bool:
 def check_prefix(prefix: object) -> str:
     """Validate a list_keys prefix: '' or a key, optionally ending in '/' (a folder)."""
     if not isinstance(prefix, str):
-        raise StorageNameError(f"prefix must be a str, not {type(prefix).__name__}")
+        raise StorageNameTypeError(f"prefix must be a str, not {type(prefix).__name__}")
     if prefix == "":
         return prefix
     body = prefix[:-1] if prefix.endswith("/") else prefix
@@ -104,7 +104,8 @@ def target_id_from_text(text: str, max_len: int = 64) -> str:
     that read alike (``example.com/a?x=1`` vs ``example.com/a?x=2``) apart.
     """
     if not isinstance(text, str) or not text:
-        raise StorageNameError("target_id_from_text needs a non-empty str")
+        error = StorageNameError if isinstance(text, str) else StorageNameTypeError
+        raise error(f"target_id_from_text needs a non-empty str, not {text!r}"[:200])
     max_len = min(max(max_len, 12), ID_MAX)  # room for '-' + the 10-digit hash; never longer than an id may be
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     readable = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

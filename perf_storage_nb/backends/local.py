@@ -17,8 +17,16 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Self
 
 from ..base import BaseStorage, KeyInfo
-from ..codec import KINDS, Kind, content_hash
-from ..errors import StorageBackendError, StorageKeyError, StorageKindError, StorageNameError, StorageValueError
+from ..codec import KINDS, Kind
+from ..errors import (
+    StorageBackendError,
+    StorageConfigTypeError,
+    StorageKeyError,
+    StorageKindError,
+    StorageNameError,
+    StorageValueError,
+    StorageValueTypeError,
+)
 from ..names import SEGMENT_MAX
 
 __all__ = ["DEFAULT_ROOT", "LocalStorage"]
@@ -29,7 +37,10 @@ _HAS_XATTR = hasattr(os, "setxattr")
 _RETRIES = 20  # a concurrent delete may remove a folder between our mkdir and our create
 _PROC_FD = os.path.isdir("/proc/self/fd")
 _VALID_SEGMENT = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{SEGMENT_MAX - 1}}}")
+_NAME_MAX = 255  # bytes per file or folder name on ext4, xfs, btrfs, tmpfs, APFS and NTFS
 _O_PATH = getattr(os, "O_PATH", os.O_RDONLY)  # O_PATH: open for fstat/readlink without read permission
+#: what setxattr answers on a file system without user extended attributes (FAT, some NFS, ...)
+_NO_XATTR_ERRNOS = frozenset({errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
 
 
 class LocalStorage(BaseStorage):
@@ -46,11 +57,9 @@ class LocalStorage(BaseStorage):
         self, session_id: str, target_id: str, *, root: str | os.PathLike[str] = DEFAULT_ROOT, fsync: bool = False
     ) -> None:
         super().__init__(session_id, target_id)
-        if not isinstance(root, (str, os.PathLike)) or not str(root):
-            raise StorageValueError(f"root must be a folder path (str or Path), not {root!r}")
-        self._root = Path(os.path.abspath(os.path.expanduser(os.fspath(root))))
-        if self._root.exists() and not self._root.is_dir():
-            raise StorageValueError(f"root {str(self._root)!r} exists and is not a folder")
+        self._root = _check_root(root)
+        if fsync not in (True, False):  # 1 and 0 pass too
+            raise StorageConfigTypeError(f"fsync must be True or False, not {fsync!r}"[:200])
         self._fsync = bool(fsync)
         self._real_root = os.path.realpath(self._root)
         self._target_dir = os.path.join(self._root, self.session_id, self.target_id)
@@ -138,7 +147,8 @@ class LocalStorage(BaseStorage):
                 self._prune(folder)  # folders made for a write that failed must not show up as sessions/targets
                 raise
             if self._fsync:
-                _fsync_dir(folder)
+                with suppress(FileNotFoundError):  # deleted and pruned by someone else already: nothing to sync
+                    _fsync_dir(folder)
         return written
 
     def _create_temp(self, key: str, folder: str, name: str) -> tuple[int, str]:
@@ -152,13 +162,7 @@ class LocalStorage(BaseStorage):
                 self._check_inside(folder)
                 if isinstance(exc, NotADirectoryError) and self._file_above(folder):
                     raise _parent_is_key(key) from None
-                try:
-                    os.makedirs(folder, exist_ok=True)
-                except (FileExistsError, NotADirectoryError):
-                    # makedirs also fails this way when a concurrent delete prunes a folder mid-way;
-                    # only a regular file on the path means "a parent is already a key".
-                    if self._file_above(folder):
-                        raise _parent_is_key(key) from None
+                self._make_folder(key, folder)
                 continue  # also the retry when a concurrent delete pruned the folder in between
             try:
                 self._check_fd_inside(fd, tmp)
@@ -169,6 +173,21 @@ class LocalStorage(BaseStorage):
                 raise
             return fd, tmp
         raise StorageBackendError(f"cannot save {key!r}: its folder keeps disappearing (concurrent deletes?)")
+
+    def _make_folder(self, key: str, folder: str) -> None:
+        """Create ``folder`` and its missing parents; a failure leaves none of them behind."""
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except (FileExistsError, NotADirectoryError, FileNotFoundError):
+            # A concurrent delete pruning a folder mid-way fails makedirs like this (FileNotFoundError: a parent
+            # vanished between two of its mkdirs): the caller simply tries again. Only a regular file on the
+            # path means "a parent is already a key".
+            if self._file_above(folder):
+                raise _parent_is_key(key) from None
+        except OSError:
+            # No space, no inodes, no permission: the folders made so far must not show up as sessions/targets.
+            self._prune(folder)
+            raise
 
     def _file_above(self, folder: str) -> bool:
         """True when ``folder`` or one of its parents below the root is a regular file (an existing key)."""
@@ -292,13 +311,15 @@ class LocalStorage(BaseStorage):
         return True
 
     def _prune(self, folder: str) -> None:
-        """Remove folders left empty by a delete, up to (not including) the root."""
+        """Remove folders left empty (by a delete or a failed save) from ``folder`` up to, not including, the root."""
         root = str(self._root)
         while folder != root and folder.startswith(root + os.sep):
             try:
                 os.rmdir(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                pass  # never made, or already pruned by someone else: its parent may still be empty
             except OSError:
-                return  # not empty (or already gone / in use by a concurrent writer): stop here
+                return  # not empty (or in use by a concurrent writer): stop here
             folder = os.path.dirname(folder)
 
     def _iter_keys(self, prefix: str) -> Iterable[str]:
@@ -316,15 +337,14 @@ class LocalStorage(BaseStorage):
                 return None
             fd, st = opened
             kind = self._marker(fd)
+            modified = datetime.fromtimestamp(st.st_mtime, UTC)
             if kind in ("text", "bytes"):
                 with open(fd, "rb") as fh:  # hash in chunks: info() of a huge value needs no RAM for it
                     digest = hashlib.file_digest(fh, "sha256").hexdigest()
-                size = st.st_size
-            else:  # JSON hashes its canonical form, which needs the parsed value
-                kind, payload = self._read_opened(key, fd, st.st_size)
-                digest, size = content_hash(kind, payload), len(payload)
-        modified = datetime.fromtimestamp(st.st_mtime, UTC)
-        return KeyInfo(key, kind, size, digest, modified)
+                return KeyInfo(key, kind, st.st_size, digest, modified, stored_size=st.st_size)
+            # JSON's size and hash are those of its canonical (compact) form, which needs the parsed value.
+            kind, payload = self._read_opened(key, fd, st.st_size)
+        return self._key_info(key, kind, payload, modified)
 
     def _list_sessions(self) -> Iterable[str]:
         with self._os_errors("list sessions of", str(self._root)):
@@ -336,6 +356,31 @@ class LocalStorage(BaseStorage):
 
     def _sibling(self, session_id: str, target_id: str) -> Self:
         return type(self)(session_id, target_id, root=self._root, fsync=self._fsync)
+
+
+def _check_root(root: object) -> Path:
+    """The absolute root folder, checked up front: a clear StorageValueError instead of a failure at the first save."""
+    raw = os.fspath(root) if isinstance(root, (str, os.PathLike)) else None
+    if not isinstance(raw, str):
+        raise StorageValueTypeError(f"root must be a folder path (str or Path), not {root!r}"[:200])
+    if not raw:
+        raise StorageValueError("root must be a folder path, not ''; e.g. root='./perf_results'")
+    if "\0" in raw:
+        raise StorageValueError(f"root {raw!r} contains a NUL character; a folder path cannot hold one"[:300])
+    path = Path(os.path.abspath(os.path.expanduser(raw)))
+    name_max = _NAME_MAX
+    for part in path.parts[1:]:
+        if len(os.fsencode(part)) > name_max:
+            raise StorageValueError(
+                f"root {str(path)[:80]!r}... has a folder name of {len(os.fsencode(part))} bytes; the file system "
+                f"allows at most {name_max}"
+            )
+    try:
+        if path.exists() and not path.is_dir():
+            raise StorageValueError(f"root {str(path)!r} exists and is not a folder")
+    except OSError as exc:
+        raise StorageValueError(f"root {str(path)[:200]!r} is not a usable folder path: {exc.strerror or exc}") from exc
+    return path
 
 
 def _walk(folder: str, rel: str) -> Iterator[str]:
@@ -406,6 +451,10 @@ def _mark(fd: int, kind: Kind) -> None:
     try:
         os.setxattr(fd, _XATTR, kind.encode())
     except OSError as exc:
+        if exc.errno not in _NO_XATTR_ERRNOS:
+            # No space, quota, I/O error: the file system keeps xattrs but refused this one. A value without its
+            # marker would load as the wrong kind later, so the save fails here (the old value stays).
+            raise
         if not _warned_no_xattr:  # once per process: every write on such a file system would fail the same way
             _warned_no_xattr = True
             warnings.warn(

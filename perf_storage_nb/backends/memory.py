@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
 from ..base import BaseStorage, KeyInfo
-from ..codec import Kind, content_hash
+from ..codec import Kind
 from ..names import check_id
 
 __all__ = ["MemoryStorage", "clear_shared"]
@@ -112,7 +112,7 @@ class MemoryStorage(BaseStorage):
         if entry is None:
             return None
         kind, payload, modified = entry
-        return KeyInfo(key, kind, len(payload), content_hash(kind, payload), modified)
+        return self._key_info(key, kind, payload, modified)
 
     def _list_sessions(self) -> Iterable[str]:
         with self._store.lock:
