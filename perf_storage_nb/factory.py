@@ -128,6 +128,11 @@ def _parse_url(url: str) -> dict[str, Any]:
     if scheme == "" or (len(scheme) == 1 and os.name == "nt"):
         if not url.strip():
             raise StorageConfigError("empty storage URL; use memory://, file:///path, ./path or http(s)://host:port")
+        if redact_url(url) != url:  # e.g. "host:8000?api_key=..." without its http://: not a folder name
+            raise StorageConfigError(
+                f"{redact_url(url)!r} is not a folder path (it carries a secret like a URL); a cache service URL "
+                "starts with http(s)://, and the key goes in api_key=... or env PERF_STORAGE_API_KEY"
+            )
         return {"backend": "local", "root": url}
     raise StorageConfigError(
         f"unsupported URL scheme {parts.scheme!r} in {redact_url(url)!r}; use memory://[name], "

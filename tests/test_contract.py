@@ -7,6 +7,7 @@ which shows that the base class supplies everything else.
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -438,3 +439,50 @@ def test_a_backend_without_navigation_says_so() -> None:
     assert storage.load("k.json") == {"a": 1}
     assert storage.for_target("t2").load("k.json") == {"b": 2}
     assert storage.info("k.json") == KeyInfo("k.json", "json", 7, storage.info("k.json").hash)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("value", JSON_VALUES, ids=range(len(JSON_VALUES)))
+def test_info_size_is_the_canonical_size_everywhere(storage: BaseStorage, value: object) -> None:
+    # One meaning on every backend: the compact JSON encoding (the local backend stores it pretty-printed).
+    storage.save("v.json", value)
+    info = storage.info("v.json")
+    assert info is not None
+    assert info.size == len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    storage.save_string("t.txt", "héllo\n")
+    storage.save_bytes("b.bin", b"\x00\x01")
+    assert (storage.info("t.txt").size, storage.info("b.bin").size) == (7, 2)  # type: ignore[union-attr]
+
+
+WRONG_TYPES = [
+    ("save", {1, 2}),
+    ("save", {"a": object()}),
+    ("save", {1: "int key"}),
+    ("save", b"bytes"),
+    ("save_string", {"a": 1}),
+    ("save_string", b"bytes"),
+    ("save_string", 12),
+    ("save_bytes", "text"),
+    ("save_bytes", 12),
+]
+
+
+@pytest.mark.parametrize(("method", "value"), WRONG_TYPES, ids=[f"{m}-{type(v).__name__}" for m, v in WRONG_TYPES])
+def test_a_value_of_the_wrong_type_is_a_type_error(storage: BaseStorage, method: str, value: object) -> None:
+    with pytest.raises(StorageValueError) as info:
+        getattr(storage, method)("k", value)
+    assert isinstance(info.value, TypeError)
+    assert storage.list_keys() == []
+
+
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("value", [float("nan"), {"a": float("inf")}, _nested(600)], ids=["nan", "inf", "deep"])
+def test_an_out_of_range_value_is_a_value_error_not_a_type_error(storage: BaseStorage, value: object) -> None:
+    with pytest.raises(StorageValueError) as info:
+        storage.save("k", value)
+    assert not isinstance(info.value, TypeError)
