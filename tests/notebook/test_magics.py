@@ -171,7 +171,7 @@ def test_ls_asks_info_only_for_the_long_form(
     original = type(store).info
     monkeypatch.setattr(type(store), "info", lambda self, key: asked.append(key) or original(self, key))
     assert len(m(ip, "ls").keys) == 5 and asked == []
-    monkeypatch.setattr("perf_storage_nb.notebook.magics.LONG_LISTING_MAX", 3)
+    monkeypatch.setattr("perf_storage_nb.notebook.commands.navigation.LONG_LISTING_MAX", 3)
     long = m(ip, "ls --long")
     assert asked == ["k0", "k1", "k2"]
     assert long.keys == ["k0", "k1", "k2"] and repr(long).endswith("5 keys)")
