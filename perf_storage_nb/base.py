@@ -5,14 +5,12 @@ from __future__ import annotations
 import html
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, ClassVar, Self
 
 from . import codec
 from .errors import (
     StorageBackendError,
-    StorageError,
     StorageKeyError,
     StorageKindError,
     StorageNotSupported,
@@ -20,68 +18,13 @@ from .errors import (
 )
 from .kinds import KINDS, SAVE_METHOD, Kind
 from .names import check_id, check_key, check_prefix, is_valid_key
+from .records import BulkResult, KeyInfo
 from .versions import new_version_key, parse_version_key, version_pattern
 
-__all__ = ["BaseStorage", "BulkResult", "KeyInfo"]
+__all__ = ["BaseStorage", "BulkResult", "KeyInfo"]  # the two value types live in records.py
 
 _MISSING: Any = object()
 CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    """What a backend knows about one stored key.
-
-    ``size`` and ``hash`` describe the value's canonical form, the same on every backend: the bytes of
-    text (UTF-8) and bytes values, the compact JSON encoding for JSON (sorted keys for the hash), so equal
-    values have equal sizes and hashes everywhere and ``save``, ``show``, ``ls -l`` and ``info`` agree.
-    ``stored_size`` is what the backend keeps, where it knows (pretty-printed JSON on ``local``).
-    """
-
-    key: str
-    kind: Kind
-    size: int
-    hash: str
-    modified: datetime | None = None
-    stored_size: int | None = field(default=None, compare=False)
-
-    def __repr__(self) -> str:
-        return f"KeyInfo(key={self.key!r}, kind={self.kind!r}, size={self.size}, hash={self.hash[:12]!r})"
-
-    def _repr_html_(self) -> str:
-        rows = [("key", self.key), ("kind", self.kind), ("size", f"{self.size:,} B"), ("hash", self.hash)]
-        if self.modified is not None:
-            rows.append(("modified", self.modified.isoformat()))
-        cells = "".join(
-            f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows
-        )
-        return f"<table class='psnb-info'>{cells}</table>"
-
-
-@dataclass
-class BulkResult:
-    """Per-key outcome of a bulk call: ``ok`` maps key -> value (or True), ``errors`` key -> exception."""
-
-    ok: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, Exception] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> list[str]:
-        """Keys that failed, sorted."""
-        return sorted(self.errors)
-
-    def raise_for_errors(self) -> Self:
-        """Raise a StorageError listing every failed key; return self when none failed."""
-        if self.errors:
-            lines = "; ".join(f"{k}: {e}" for k, e in sorted(self.errors.items()))
-            raise StorageError(f"{len(self.errors)} of {len(self.ok) + len(self.errors)} keys failed: {lines}")
-        return self
-
-    def __bool__(self) -> bool:
-        return not self.errors
-
-    def __repr__(self) -> str:
-        return f"BulkResult(ok={len(self.ok)}, failed={len(self.errors)})"
 
 
 class BaseStorage(ABC):

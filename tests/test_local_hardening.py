@@ -95,7 +95,7 @@ def test_a_file_system_without_xattrs_still_saves(tmp_path: Path, monkeypatch: p
     storage = LocalStorage("s", "t", root=tmp_path)
     _refuse_xattr(monkeypatch, errno.ENOTSUP)
     with pytest.warns(RuntimeWarning, match="extended attributes"):
-        import perf_storage_nb.backends.local as local_module
+        import perf_storage_nb.backends.local.files as local_module
 
         monkeypatch.setattr(local_module, "_warned_no_xattr", False)
         storage.save("k.json", {"a": 1})

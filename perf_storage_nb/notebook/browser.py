@@ -16,7 +16,7 @@ import keyword
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Concatenate
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import ipywidgets as widgets
 
@@ -32,6 +32,9 @@ MAX_RAW_CHARS = 20_000  # characters of the "Raw" tab
 MAX_DIFF_OPTIONS = 1_000  # autocompletion options of the diff key box
 SNAPSHOT_KEYS = 50  # keys listed in the static text/html snapshot
 
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: the one live browser of this kernel (ipywidgets#3995: every open browser keeps its comms alive)
 _live: StorageBrowser | None = None
@@ -99,7 +102,8 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
-def _guarded[**P, R](
+# Classic TypeVar/ParamSpec, not PEP 695 brackets: the repository's structure check parses with Python 3.11.
+def _guarded(  # noqa: UP047
     method: Callable[Concatenate[StorageBrowser, P], R],
 ) -> Callable[Concatenate[StorageBrowser, P], R | None]:
     """Run a handler and turn any failure into the widget's one-line status (never a dead widget)."""

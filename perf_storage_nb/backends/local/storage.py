@@ -4,43 +4,44 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
-import re
 import secrets
 import stat
-import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, Self
+from typing import Any, ClassVar, Self
 
-from ..base import BaseStorage, KeyInfo
-from ..codec import KINDS, Kind
-from ..errors import (
+from ...base import BaseStorage, KeyInfo
+from ...errors import (
     StorageBackendError,
     StorageConfigTypeError,
     StorageKeyError,
     StorageKindError,
     StorageNameError,
     StorageValueError,
-    StorageValueTypeError,
 )
-from ..names import SEGMENT_MAX
+from ...kinds import Kind
+from .files import (
+    O_PATH,
+    PROC_FD,
+    check_root,
+    classify,
+    fsync_dir,
+    iter_file,
+    mark,
+    marker,
+    parent_is_key,
+    read_all,
+    subfolders,
+    walk,
+)
 
 __all__ = ["DEFAULT_ROOT", "LocalStorage"]
 
 DEFAULT_ROOT = "./perf_results"
-_XATTR = "user.perf_storage.kind"
-_HAS_XATTR = hasattr(os, "setxattr")
 _RETRIES = 20  # a concurrent delete may remove a folder between our mkdir and our create
-_PROC_FD = os.path.isdir("/proc/self/fd")
-_VALID_SEGMENT = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{SEGMENT_MAX - 1}}}")
-_NAME_MAX = 255  # bytes per file or folder name on ext4, xfs, btrfs, tmpfs, APFS and NTFS
-_O_PATH = getattr(os, "O_PATH", os.O_RDONLY)  # O_PATH: open for fstat/readlink without read permission
-#: what setxattr answers on a file system without user extended attributes (FAT, some NFS, ...)
-_NO_XATTR_ERRNOS = frozenset({errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
 
 
 class LocalStorage(BaseStorage):
@@ -57,7 +58,7 @@ class LocalStorage(BaseStorage):
         self, session_id: str, target_id: str, *, root: str | os.PathLike[str] = DEFAULT_ROOT, fsync: bool = False
     ) -> None:
         super().__init__(session_id, target_id)
-        self._root = _check_root(root)
+        self._root = check_root(root)
         if fsync not in (True, False):  # 1 and 0 pass too
             raise StorageConfigTypeError(f"fsync must be True or False, not {fsync!r}"[:200])
         self._fsync = bool(fsync)
@@ -102,7 +103,7 @@ class LocalStorage(BaseStorage):
 
     def _check_fd_inside(self, fd: int, path: str) -> None:
         """Containment check of an opened file: one readlink of /proc/self/fd instead of a realpath walk."""
-        if _PROC_FD:
+        if PROC_FD:
             self._check_real(os.readlink(f"/proc/self/fd/{fd}"), path)
         else:
             self._check_inside(os.path.dirname(path))
@@ -128,7 +129,7 @@ class LocalStorage(BaseStorage):
             written = 0
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    _mark(fh.fileno(), kind)
+                    mark(fh.fileno(), kind)
                     for chunk in chunks:
                         fh.write(chunk)
                         written += len(chunk)
@@ -148,7 +149,7 @@ class LocalStorage(BaseStorage):
                 raise
             if self._fsync:
                 with suppress(FileNotFoundError):  # deleted and pruned by someone else already: nothing to sync
-                    _fsync_dir(folder)
+                    fsync_dir(folder)
         return written
 
     def _create_temp(self, key: str, folder: str, name: str) -> tuple[int, str]:
@@ -161,7 +162,7 @@ class LocalStorage(BaseStorage):
                 # *before* creating anything, so a planted symlink cannot make us create folders outside.
                 self._check_inside(folder)
                 if isinstance(exc, NotADirectoryError) and self._file_above(folder):
-                    raise _parent_is_key(key) from None
+                    raise parent_is_key(key) from None
                 self._make_folder(key, folder)
                 continue  # also the retry when a concurrent delete pruned the folder in between
             try:
@@ -183,7 +184,7 @@ class LocalStorage(BaseStorage):
             # vanished between two of its mkdirs): the caller simply tries again. Only a regular file on the
             # path means "a parent is already a key".
             if self._file_above(folder):
-                raise _parent_is_key(key) from None
+                raise parent_is_key(key) from None
         except OSError:
             # No space, no inodes, no permission: the folders made so far must not show up as sessions/targets.
             self._prune(folder)
@@ -227,48 +228,13 @@ class LocalStorage(BaseStorage):
             raise
         return fd, st
 
-    @staticmethod
-    def _marker(fd: int) -> Kind | None:
-        """The kind recorded in the file's xattr, or None (no xattr support, or a file copied in by hand)."""
-        if _HAS_XATTR:
-            try:
-                kind = os.getxattr(fd, _XATTR).decode()
-            except OSError:
-                return None
-            if kind in KINDS:
-                return kind
-        return None
-
-    @staticmethod
-    def _classify(key: str, payload: bytes, hint: Kind | None = None) -> Kind:
-        """Kind of an unmarked file (copied by cp/git/zip, or written by hand), by content.
-
-        Such a file has no recorded kind, so it is readable with whichever method its content fits:
-        the caller's ``hint`` wins when the content allows it.
-        """
-        if hint == "bytes":
-            return "bytes"
-        try:
-            text = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            return "bytes"
-        if hint == "text":
-            return "text"
-        if hint == "json" or key.endswith(".json"):
-            try:
-                json.loads(text)
-            except ValueError:
-                return "text"
-            return "json"
-        return "text"
-
     def _read_opened(self, key: str, fd: int, size: int, hint: Kind | None = None) -> tuple[Kind, bytes]:
         try:
-            kind = self._marker(fd)
-            payload = _read_all(fd, size)
+            kind = marker(fd)
+            payload = read_all(fd, size)
         finally:
             os.close(fd)
-        return kind or self._classify(key, payload, hint), payload
+        return kind or classify(key, payload, hint), payload
 
     def _read(self, key: str, hint: Kind) -> tuple[Kind, bytes] | None:
         with self._os_errors("load", key):
@@ -281,17 +247,17 @@ class LocalStorage(BaseStorage):
             if opened is None:
                 raise StorageKeyError(f"no key {key!r} in {self.describe()}")
             fd = opened[0]
-            kind = self._marker(fd)
+            kind = marker(fd)
             if kind not in (None, "bytes"):  # an unmarked file may be streamed whatever it holds
                 os.close(fd)
                 raise StorageKindError(key, kind, "bytes")
             # The generator owns the file now: it closes it when exhausted, closed or garbage-collected.
             fh = open(fd, "rb")  # noqa: SIM115 - see above
-        return _iter_file(fh, chunk_size, key, self.describe())
+        return iter_file(fh, chunk_size, key, self.describe())
 
     def _exists(self, key: str) -> bool:
         with self._os_errors("check", key):
-            opened = self._open(key, _O_PATH)
+            opened = self._open(key, O_PATH)
             if opened is None:
                 return False
             os.close(opened[0])
@@ -328,7 +294,7 @@ class LocalStorage(BaseStorage):
         with self._os_errors("list", prefix):
             if os.path.isdir(top):
                 self._check_inside(top)  # also when the target (or session) folder itself is a planted link
-            return list(_walk(top, f"{start}/" if start else ""))
+            return list(walk(top, f"{start}/" if start else ""))
 
     def _stat(self, key: str) -> KeyInfo | None:
         with self._os_errors("stat", key):
@@ -336,7 +302,7 @@ class LocalStorage(BaseStorage):
             if opened is None:
                 return None
             fd, st = opened
-            kind = self._marker(fd)
+            kind = marker(fd)
             modified = datetime.fromtimestamp(st.st_mtime, UTC)
             if kind in ("text", "bytes"):
                 with open(fd, "rb") as fh:  # hash in chunks: info() of a huge value needs no RAM for it
@@ -348,118 +314,11 @@ class LocalStorage(BaseStorage):
 
     def _list_sessions(self) -> Iterable[str]:
         with self._os_errors("list sessions of", str(self._root)):
-            return _subfolders(str(self._root))
+            return subfolders(str(self._root))
 
     def _list_targets(self, session: str) -> Iterable[str]:
         with self._os_errors("list targets of", session):
-            return _subfolders(os.path.join(self._root, session))
+            return subfolders(os.path.join(self._root, session))
 
     def _sibling(self, session_id: str, target_id: str) -> Self:
         return type(self)(session_id, target_id, root=self._root, fsync=self._fsync)
-
-
-def _check_root(root: object) -> Path:
-    """The absolute root folder, checked up front: a clear StorageValueError instead of a failure at the first save."""
-    raw = os.fspath(root) if isinstance(root, (str, os.PathLike)) else None
-    if not isinstance(raw, str):
-        raise StorageValueTypeError(f"root must be a folder path (str or Path), not {root!r}"[:200])
-    if not raw:
-        raise StorageValueError("root must be a folder path, not ''; e.g. root='./perf_results'")
-    if "\0" in raw:
-        raise StorageValueError(f"root {raw!r} contains a NUL character; a folder path cannot hold one"[:300])
-    path = Path(os.path.abspath(os.path.expanduser(raw)))
-    name_max = _NAME_MAX
-    for part in path.parts[1:]:
-        if len(os.fsencode(part)) > name_max:
-            raise StorageValueError(
-                f"root {str(path)[:80]!r}... has a folder name of {len(os.fsencode(part))} bytes; the file system "
-                f"allows at most {name_max}"
-            )
-    try:
-        if path.exists() and not path.is_dir():
-            raise StorageValueError(f"root {str(path)!r} exists and is not a folder")
-    except OSError as exc:
-        raise StorageValueError(f"root {str(path)[:200]!r} is not a usable folder path: {exc.strerror or exc}") from exc
-    return path
-
-
-def _walk(folder: str, rel: str) -> Iterator[str]:
-    """Relative '/'-joined paths of regular files below ``folder``, skipping hidden/temp files and links."""
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for entry in entries:
-        if not _VALID_SEGMENT.fullmatch(entry.name):
-            continue  # hidden/temp files and hand-placed names that are not valid keys (load would refuse them)
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path, f"{rel}{entry.name}/")
-        elif entry.is_file(follow_symlinks=False):
-            yield rel + entry.name
-
-
-def _subfolders(folder: str) -> list[str]:
-    """Sub-folders whose names are valid ids (hand-made 'my session' folders are not sessions)."""
-    try:
-        with os.scandir(folder) as entries:
-            return [e.name for e in entries if e.is_dir(follow_symlinks=False) and _VALID_SEGMENT.fullmatch(e.name)]
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def _read_all(fd: int, size: int) -> bytes:
-    """Read a whole file: one read() when it did not grow since fstat (files change only by rename)."""
-    data = os.read(fd, size)
-    if len(data) < size:  # short read (signals, odd file systems): keep reading until end of file
-        parts = [data]
-        while chunk := os.read(fd, 1 << 20):
-            parts.append(chunk)
-        data = b"".join(parts)
-    return data
-
-
-def _iter_file(fh: BinaryIO, chunk_size: int, key: str, where: str) -> Iterator[bytes]:
-    """Yield chunks and close the file; read errors become StorageBackendError."""
-    with fh:
-        try:
-            while chunk := fh.read(chunk_size):
-                yield chunk
-        except OSError as exc:
-            raise StorageBackendError(f"cannot read {key!r} in {where}: {exc.strerror or exc}") from exc
-
-
-def _fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _parent_is_key(key: str) -> StorageValueError:
-    return StorageValueError(f"cannot save {key!r}: a parent of it is already a key (a key cannot also be a folder)")
-
-
-_warned_no_xattr = False
-
-
-def _mark(fd: int, kind: Kind) -> None:
-    """Record the kind in the file's xattr (set before the rename, so content and kind change together)."""
-    global _warned_no_xattr
-    if not _HAS_XATTR:
-        return
-    try:
-        os.setxattr(fd, _XATTR, kind.encode())
-    except OSError as exc:
-        if exc.errno not in _NO_XATTR_ERRNOS:
-            # No space, quota, I/O error: the file system keeps xattrs but refused this one. A value without its
-            # marker would load as the wrong kind later, so the save fails here (the old value stays).
-            raise
-        if not _warned_no_xattr:  # once per process: every write on such a file system would fail the same way
-            _warned_no_xattr = True
-            warnings.warn(
-                f"this file system does not keep extended attributes ({exc.strerror}); LocalStorage will infer "
-                "each file's kind from its content",
-                RuntimeWarning,
-                stacklevel=4,
-            )
