@@ -5,10 +5,10 @@ Layers, each importing only those below it::
     inprocess                   the real service in this process (tests, notebooks)
     storage                     CacheServiceStorage: BaseStorage primitives over entry
     client                      CacheServiceClient: routes + direct access (cross-session loads, hashes, bulk)
-    entry                       TargetEntry: one target's cache_id, kind map and key operations
+    entry -> entry_base         TargetEntry: one target's key operations / its cache_id and kind map
     routes                      RoutesClient: one typed method per server route
     wire -> http_errors         WireClient: pool, API key, replicas, the retry loop; errors mapped by table
-    names  body  state          leaves: key/name mapping, body encoding, per-target state
+    names  body  state          leaves: key/kind/name mapping, body encoding, per-target state
 
 ``process`` (CacheServer, the uvicorn process manager behind ``perf-storage serve``) is a dev tool and not
 imported here: ``from perf_storage_nb.backends.cache_service.process import CacheServer``.
@@ -20,8 +20,8 @@ from .body import EMPTY_BYTES, VALUE_MARKER, ResponseChunks
 from .client import CacheServiceClient
 from .entry import TargetEntry
 from .inprocess import MODES, build_app, client_cache_service, create_app, in_process_client
-from .names import check_hash, check_namespace, key_hash, target_cache_key
-from .routes import DATA_TYPE, DEFAULT_NAMESPACE, ENTRY_FILE_ID, KIND_OF, DataFile, RoutesClient
+from .names import DATA_TYPE, KIND_OF, DataFile, check_hash, check_namespace, key_hash, target_cache_key
+from .routes import DEFAULT_NAMESPACE, ENTRY_FILE_ID, RoutesClient
 from .state import TargetState
 from .storage import CacheServiceStorage
 from .wire import DEFAULT_API_KEY_HEADER, INPROCESS_URL, WireClient

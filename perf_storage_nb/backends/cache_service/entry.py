@@ -44,8 +44,7 @@ from ...kinds import Kind
 from ...names import check_prefix
 from .body import ResponseChunks, UploadCounter, decode_body, encode_body
 from .entry_base import STALE, EntryBase, Stale, kinds_of
-from .names import encode_segment, key_hash, split_key
-from .routes import DATA_TYPE
+from .names import DATA_TYPE, encode_segment, key_hash, split_key
 
 __all__ = ["TargetEntry"]
 

@@ -14,8 +14,8 @@ from typing import Final, Literal, TypeVar
 
 from ...errors import StorageBackendError
 from ...kinds import KINDS, Kind
-from .names import split_key
-from .routes import DATA_TYPE, DataFile, RoutesClient
+from .names import DATA_TYPE, DataFile, split_key
+from .routes import RoutesClient
 from .state import TargetState
 
 __all__ = ["STALE", "EntryBase", "Stale", "kinds_of"]

@@ -1,7 +1,7 @@
 """The real MGraph-AI Cache Service inside this process (no network, no port): for tests and notebooks.
 
-Heavy imports (fastapi, the service) happen only inside these functions, so importing this module stays
-light. Example::
+Heavy imports (fastapi, the service) happen only inside these functions, so importing this module loads
+neither. Example::
 
     from perf_storage_nb.server import client_cache_service
     storage = client_cache_service("experiment_alpha", "item_001")   # in-process, memory mode, no port

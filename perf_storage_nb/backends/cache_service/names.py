@@ -1,15 +1,22 @@
-"""How our keys map to the Cache Service's names: reversible, 1:1 for plain segments; the server's name rules."""
+"""How our names map to the Cache Service's: keys (reversible, 1:1 for plain segments), kinds, name rules."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
+from typing import Literal
 
 from ...errors import StorageNameError
+from ...kinds import Kind
 from ...names import check_id, check_key
 
 __all__ = [
     "DATA_KEY_MAX",
+    "DATA_TYPE",
+    "KIND_OF",
+    "DataFile",
+    "DataType",
     "FILE_ID_MAX",
     "check_hash",
     "check_namespace",
@@ -23,6 +30,11 @@ __all__ = [
 
 FILE_ID_MAX = 128
 DATA_KEY_MAX = 1024
+DataType = Literal["json", "string", "binary"]
+#: our kinds -> the server's child data types (and back)
+DATA_TYPE: dict[Kind, DataType] = {"json": "json", "text": "string", "bytes": "binary"}
+KIND_OF: dict[str, Kind] = {"json": "json", "string": "text", "binary": "bytes"}
+
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _HASH = re.compile(r"[a-f0-9]{10,96}")
@@ -123,3 +135,24 @@ def check_hash(cache_hash: object) -> str:
     if not isinstance(cache_hash, str) or not _HASH.fullmatch(cache_hash):
         raise StorageNameError(f"invalid cache_hash {cache_hash!r}: allowed: 10-96 lowercase hex digits")
     return cache_hash
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One child data file as listed by the server."""
+
+    data_key: str
+    file_id: str
+    data_type: str
+    size: int
+    path: str
+
+    @property
+    def key(self) -> str | None:
+        """Our key for this file (None when its name is not one we could have written)."""
+        return join_key(self.data_key, self.file_id)
+
+    @property
+    def kind(self) -> Kind | None:
+        """Our kind (json/text/bytes) for this file's data type."""
+        return KIND_OF.get(self.data_type)

@@ -1,7 +1,6 @@
-"""CacheServer: the real MGraph-AI Cache Service as a uvicorn process on 127.0.0.1 (``perf-storage serve``,
-integration tests).
+"""CacheServer: the real MGraph-AI Cache Service as a uvicorn process on 127.0.0.1 (serve, integration tests).
 
-Example::
+A dev tool behind ``perf-storage serve`` and the integration tests, not library code. Example::
 
     with CacheServer(mode="memory", api_key="secret") as server:     # a real HTTP server on loopback
         storage = CacheServiceStorage("s", "t", url=server.url, api_key="secret")

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Literal, Unpack
 
 import httpx
 
 from ...errors import StorageBackendError, StorageNameError
-from ...kinds import Kind
-from .names import check_hash, check_namespace, join_key, key_hash
+from .names import DataFile, DataType, check_hash, check_namespace, key_hash
 from .wire import WireClient, WireOptions
 
-__all__ = ["DATA_TYPE", "DEFAULT_NAMESPACE", "ENTRY_FILE_ID", "KIND_OF", "DataFile", "DataType", "RoutesClient"]
+__all__ = ["DEFAULT_NAMESPACE", "ENTRY_FILE_ID", "RoutesClient"]
 
 DEFAULT_NAMESPACE = "perf-results"
 #: Every entry is created with this fixed file_id, so all cache_ids ever created for one session/target
@@ -29,37 +27,11 @@ DEFAULT_NAMESPACE = "perf-results"
 #: original implementation, so its data stays readable.
 ENTRY_FILE_ID = "perf-entry"
 
-DataType = Literal["json", "string", "binary"]
-#: our kinds -> the server's child data types (and back)
-DATA_TYPE: dict[Kind, DataType] = {"json": "json", "text": "string", "bytes": "binary"}
-KIND_OF: dict[str, Kind] = {"json": "json", "string": "text", "binary": "bytes"}
-
 _CONTENT_TYPES = {
     "json": "application/json",
     "string": "text/plain; charset=utf-8",
     "binary": "application/octet-stream",
 }
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One child data file as listed by the server."""
-
-    data_key: str
-    file_id: str
-    data_type: str
-    size: int
-    path: str
-
-    @property
-    def key(self) -> str | None:
-        """Our key for this file (None when its name is not one we could have written)."""
-        return join_key(self.data_key, self.file_id)
-
-    @property
-    def kind(self) -> Kind | None:
-        """Our kind (json/text/bytes) for this file's data type."""
-        return KIND_OF.get(self.data_type)
 
 
 class RoutesClient(WireClient):
