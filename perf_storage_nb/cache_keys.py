@@ -1,12 +1,17 @@
-"""How our keys map to the Cache Service's names (DESIGN.md §3): reversible, 1:1 for plain segments."""
+"""Re-exports of the key/name mapping of the cache service (now :mod:`perf_storage_nb.backends.cache_service.names`)."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-
-from .errors import StorageNameError
-from .names import check_id, check_key
+from .backends.cache_service.names import (
+    DATA_KEY_MAX,
+    FILE_ID_MAX,
+    decode_segment,
+    encode_segment,
+    join_key,
+    key_hash,
+    split_key,
+    target_cache_key,
+)
 
 __all__ = [
     "DATA_KEY_MAX",
@@ -18,87 +23,3 @@ __all__ = [
     "split_key",
     "target_cache_key",
 ]
-
-FILE_ID_MAX = 128
-DATA_KEY_MAX = 1024
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def encode_segment(segment: str) -> str:
-    """Map one key segment to a server-safe name; ``[A-Za-z0-9_-]`` segments stay as they are.
-
-    The server silently rewrites '.' (to '_' in file ids, '..' to '-' in folders), so a segment with a '.'
-    (or one starting with the marker '__') becomes ``'__' + seg.replace('_', '__').replace('.', '_d')``.
-    The server also refuses a folder named only '_'s, so such a segment gets an ``'_e'`` (end) suffix too.
-    """
-    only_underscores = not segment.strip("_")
-    if "." not in segment and not segment.startswith("__") and not only_underscores:
-        return segment
-    return "__" + segment.replace("_", "__").replace(".", "_d") + ("_e" if only_underscores else "")
-
-
-def decode_segment(name: str) -> str | None:
-    """Inverse of :func:`encode_segment`; None when ``name`` is not something we could have written."""
-    if not name.startswith("__"):
-        return name if _SAFE_NAME.fullmatch(name) else None
-    out: list[str] = []
-    body, i = name[2:], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "_":
-            nxt = body[i + 1 : i + 2]
-            if nxt == "_":
-                out.append("_")
-            elif nxt == "d":
-                out.append(".")
-            elif nxt == "e" and i + 2 == len(body):
-                pass
-            else:
-                return None
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
-    segment = "".join(out)
-    return segment if encode_segment(segment) == name else None
-
-
-def split_key(key: str) -> tuple[str, str]:
-    """``key`` -> ``(data_key, data_file_id)`` as sent to the server; StorageNameError past the server's limits."""
-    parts = [encode_segment(s) for s in key.split("/")]
-    file_id, data_key = parts[-1], "/".join(parts[:-1])
-    if len(file_id) > FILE_ID_MAX:
-        raise StorageNameError(
-            f"invalid key {key!r}: its last segment is {len(file_id)} characters once encoded for the cache service "
-            f"(at most {FILE_ID_MAX} allowed; '.' and '_' cost extra) - use a shorter name"
-        )
-    if len(data_key) > DATA_KEY_MAX:
-        raise StorageNameError(
-            f"invalid key {key!r}: its folder part is {len(data_key)} characters once encoded (at most "
-            f"{DATA_KEY_MAX} allowed)"
-        )
-    return data_key, file_id
-
-
-def join_key(data_key: str, file_id: str) -> str | None:
-    """Inverse of :func:`split_key` for names listed by the server; None for names we would not write."""
-    names = [*(data_key.split("/") if data_key else []), file_id]
-    segments = [decode_segment(n) for n in names]
-    if any(s is None for s in segments):
-        return None
-    key = "/".join(segments)  # type: ignore[arg-type]
-    try:
-        check_key(key)
-    except StorageNameError:
-        return None
-    return key
-
-
-def target_cache_key(session_id: str, target_id: str) -> str:
-    """The entry key of one session/target: ``sessions/{session}/targets/{target}``."""
-    return f"sessions/{check_id(session_id, 'session_id')}/targets/{check_id(target_id, 'target_id')}"
-
-
-def key_hash(text: str) -> str:
-    """The server's ``cache_hash`` of an entry stored with ``json_field_path`` naming a str field."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

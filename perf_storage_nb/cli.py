@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cache_client import DEFAULT_API_KEY_HEADER
+from .backends.cache_service.wire import DEFAULT_API_KEY_HEADER
 from .errors import StorageConfigError, StorageError
 
 __all__ = ["main"]
@@ -73,7 +73,7 @@ def api_key_from(args: argparse.Namespace) -> str | None:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the server, print how to use it, and run until Ctrl-C or SIGTERM."""
-    from .server import CacheServer
+    from .backends.cache_service.process import CacheServer
 
     try:
         api_key = api_key_from(args)

@@ -407,3 +407,20 @@ def test_pool_exhaustion_is_its_own_error_and_never_fails_over(cache_server: Any
         assert storage.load_bytes("b.bin") == b"x" * 5000
     finally:
         client.close()
+
+
+def test_old_import_paths_re_export_the_subpackage() -> None:
+    import perf_storage_nb.backends.cache_service as package
+    import perf_storage_nb.backends.cache_service.process as process
+    import perf_storage_nb.cache_client as cache_client
+    import perf_storage_nb.cache_keys as cache_keys
+    import perf_storage_nb.server as server
+
+    assert cache_client.CacheServiceClient is package.CacheServiceClient
+    assert cache_client.TargetState is package.TargetState and cache_client.key_hash is package.key_hash
+    assert cache_keys.split_key is package.names.split_key
+    assert server.client_cache_service is package.client_cache_service and server.CacheServer is process.CacheServer
+    assert server._Process is process._Process
+    assert process.APP_FACTORY == "perf_storage_nb.backends.cache_service.inprocess:create_app"
+    for module in (cache_client, cache_keys, server):  # shims: imports and __all__ only
+        assert all(hasattr(module, name) for name in module.__all__)

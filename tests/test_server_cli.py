@@ -225,7 +225,7 @@ class _Recorded:
     """Every _Process the server starts during a test (to check none is left running)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        import perf_storage_nb.server as server_module
+        import perf_storage_nb.backends.cache_service.process as server_module
 
         self.started: list[server_module._Process] = []
         recorder = self
@@ -248,7 +248,7 @@ def test_a_server_that_never_becomes_ready_leaves_no_process(monkeypatch: pytest
 
 
 def test_ctrl_c_while_starting_leaves_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    import perf_storage_nb.server as server_module
+    import perf_storage_nb.backends.cache_service.process as server_module
 
     recorded = _Recorded(monkeypatch)
 
