@@ -354,6 +354,13 @@ class BaseStorage(ABC):
         return found[0] if found else None
 
     # ---- lifecycle ----------------------------------------------------------------------------------
+    def check(self) -> None:  # noqa: B027 - an optional hook: local and memory have nothing to check
+        """Verify the backend is reachable and usable now (remote: connection and API key); raises a StorageError.
+
+        The default has nothing to check; the notebook's ``%storage use`` and the command line call it so that a
+        wrong URL or key fails where it was given, not at the next command.
+        """
+
     def close(self) -> None:  # noqa: B027 - an optional hook: backends without resources need nothing
         """Release resources (connections); the base holds none."""
 
