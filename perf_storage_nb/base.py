@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from datetime import datetime
 from typing import IO, Any, ClassVar, Self
 
 from . import codec
+from .display.html import code, esc, fields_table
 from .errors import (
     StorageBackendError,
     StorageError,
@@ -50,10 +50,7 @@ class KeyInfo:
         rows = [("key", self.key), ("kind", self.kind), ("size", f"{self.size:,} B"), ("hash", self.hash)]
         if self.modified is not None:
             rows.append(("modified", self.modified.isoformat()))
-        cells = "".join(
-            f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows
-        )
-        return f"<table class='psnb-info'>{cells}</table>"
+        return fields_table((name, code(value)) for name, value in rows)
 
 
 @dataclass
@@ -122,10 +119,8 @@ class BaseStorage(ABC):
         return f"{type(self).__name__}(session_id={self._session_id!r}, target_id={self._target_id!r})"
 
     def _repr_html_(self) -> str:
-        return (
-            f"<span class='psnb-storage'><b>{html.escape(type(self).__name__)}</b> "
-            f"<code>{html.escape(self._session_id)}</code> / <code>{html.escape(self._target_id)}</code></span>"
-        )
+        name, session, target = esc(type(self).__name__), code(self._session_id), code(self._target_id)
+        return f"<span class='psnb-storage'><b>{name}</b> {session} / {target}</span>"
 
     # ---- primitives (backends) --------------------------------------------------------------------
     # Required: to_config, _write, _read, _remove, _iter_keys. Optional, with defaults below: _stat and _exists
