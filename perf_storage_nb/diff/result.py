@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..display import Cell, DisplayObject, Section, clip, code, esc, muted, status_badge, table
-from ..display.html import head_line
+from ..display import Cell, DisplayObject, Section, clip, code, esc, head_line, muted, status_badge, table
 from ..display.theme import CODE_FONT, TONES, tint
 
 __all__ = ["ABSENT", "Change", "ChangeKind", "DiffResult", "show_value", "sort_changes", "stable"]

@@ -7,7 +7,21 @@ contract, the library features and the notebook face all use it.
 from __future__ import annotations
 
 from .base import DisplayObject
-from .html import Cell, Section, badge, code, esc, fields_table, html_page, muted, note, pre, status_badge, table
+from .html import (
+    Cell,
+    Section,
+    badge,
+    code,
+    esc,
+    fields_table,
+    head_line,
+    html_page,
+    muted,
+    note,
+    pre,
+    status_badge,
+    table,
+)
 from .json_tree import json_tree_html
 from .listings import KeyListing, RichText, StorageTree
 from .markdown import markdown_html
@@ -32,6 +46,7 @@ __all__ = [
     "code",
     "esc",
     "fields_table",
+    "head_line",
     "html_page",
     "human_size",
     "iframe_srcdoc",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from .theme import BORDER, CODE_BG, CODE_FONT, HEADER_BG, TEXT, TEXT_MUTED, TONES, ZEBRA_BG, Tone, tint, tone_of
 
@@ -44,7 +45,7 @@ _BADGE = (
 )
 _TABLE = f"border-collapse:collapse;margin:2px 0;font-size:12px;color:{TEXT}"
 _TH = f"padding:2px 8px;text-align:left;background:{HEADER_BG};border-bottom:1px solid {BORDER}"
-_TD = "padding:1px 8px;vertical-align:top;text-align:"
+_TD = "padding:1px 8px;vertical-align:top;text-align:"  # + left or right
 _ROW = f"border-bottom:1px solid {BORDER}"
 
 
@@ -100,7 +101,7 @@ class Cell:
 
     html: str
     colspan: int = 1
-    align: str = "left"
+    align: Literal["left", "right"] = "left"
 
 
 @dataclass(frozen=True)

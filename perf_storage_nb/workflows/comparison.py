@@ -9,8 +9,7 @@ from typing import Any, Literal, get_args
 
 from ..base import BaseStorage
 from ..codec import is_number
-from ..display import DisplayObject, code, esc, short, status_badge, table
-from ..display.html import head_line
+from ..display import DisplayObject, code, esc, head_line, short, status_badge, table
 from ..errors import StorageError
 from ..names import check_id, check_key
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..display import DisplayObject, code, esc, short, status_badge, table
-from ..display.html import head_line
+from ..display import DisplayObject, code, esc, head_line, short, status_badge, table
 from ..errors import StorageError
 
 __all__ = ["BatchInterrupted", "BatchResult", "ItemResult", "ItemStatus", "error_text"]
