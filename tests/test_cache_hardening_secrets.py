@@ -253,3 +253,12 @@ def test_a_server_echoing_the_key_cannot_put_it_in_errors_or_debug_logs(
     for text in [*_texts(info.value), caplog.text]:
         assert MARK not in text
     storage.close()
+
+
+def test_the_dev_server_strips_and_checks_its_key_like_the_client() -> None:
+    from perf_storage_nb.server import CacheServer
+
+    assert CacheServer(api_key=f" {MARK}-key\n").api_key == f"{MARK}-key"  # what a client sends for the same file
+    with pytest.raises(StorageConfigError) as info:
+        CacheServer(api_key=f"{MARK}\nx")
+    assert MARK not in str(info.value)

@@ -113,8 +113,7 @@ class CacheServiceStorage(BaseStorage):
         )
 
     def check(self) -> None:
-        """One cheap request that needs the API key: StorageConnectionError (down), StorageAuthError (key), or
-        StorageBackendError (the URL is not the MGraph-AI Cache Service)."""
+        """Verify the service answers, is the cache service and takes the API key (one request; see the client's)."""
         self._client.check()
 
     def close(self) -> None:
