@@ -138,14 +138,15 @@ class ApiKeyAuth(httpx.Auth):
 _LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks")
 _live: weakref.WeakSet[ApiKeyAuth] = weakref.WeakSet()
 _installed = False
-_install_lock = threading.Lock()
+_lock = threading.Lock()
 
 
 class _LogScrubber(logging.Filter):
     """Redacts the API keys of live clients from records of the httpx/httpcore loggers (never drops one)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        live = list(_live)
+        with _lock:  # a client built in another thread must not change the set while it is copied
+            live = list(_live)
         if not live:
             return True
         redactor = Redactor(auth._key for auth in live)
@@ -161,8 +162,8 @@ class _LogScrubber(logging.Filter):
 def _guard_logs(auth: ApiKeyAuth) -> None:
     """Register a live key; the filter is added to the httpx/httpcore loggers once per process."""
     global _installed
-    _live.add(auth)
-    with _install_lock:
+    with _lock:
+        _live.add(auth)
         if not _installed:
             scrubber = _LogScrubber()
             for name in _LOGGERS:
