@@ -6,6 +6,7 @@ Process pools use the ``spawn`` start method (the test process has threads; fork
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
 import os
@@ -294,7 +295,7 @@ def test_worker_killed_mid_item_is_never_done_and_a_rerun_completes(tmp_path: Pa
         pool = pytest.importorskip("loky").get_reusable_executor(max_workers=2, timeout=60)  # a fresh pool
     else:
         pool = ProcessPoolExecutor(2, mp_context=SPAWN)
-    with pool if kind == "process" else _nothing():
+    with pool if kind == "process" else contextlib.nullcontext():
         second = run_batch(storage, items, batch_jobs.block_once, target_id=_url_target, executor=pool, progress=False)
     assert second.ok, second.to_text()
     done_in = [[r.status for r in (first.items[i], second.items[i])].count("done") for i in range(len(items))]
@@ -304,14 +305,6 @@ def test_worker_killed_mid_item_is_never_done_and_a_rerun_completes(tmp_path: Pa
 
 def _url_target(spec: str) -> str:
     return target_id_from_text(spec.split("|", 2)[2])
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 # ---- bad input: refused before anything runs ----------------------------------------------------------------
