@@ -95,3 +95,24 @@ def block_once(spec: str, store: BaseStorage) -> dict[str, Any]:
 def read_key_file(path: str) -> str:
     """The api_key callable of the tests: the key lives in a file only the workers read."""
     return Path(path).read_text().strip()
+
+
+def gate(spec: str, store: BaseStorage) -> dict[str, Any]:
+    """``"<victim>|<folder>|<url>"``: the victim announces itself (``waiting``) and waits for ``go`` (bounded)."""
+    victim, folder, url = spec.split("|", 2)
+    base = Path(folder)
+    if url == victim:
+        (base / "waiting").write_text(str(os.getpid()))
+        deadline = time.monotonic() + 60
+        while not (base / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    else:
+        time.sleep(0.05)
+    return render(url, store)
+
+
+def scheduler_task_specs(dask_scheduler: Any) -> list[bytes]:
+    """Every task the Dask scheduler holds, pickled as it would travel (run on the scheduler)."""
+    import cloudpickle
+
+    return [cloudpickle.dumps(ts.run_spec) + repr(ts.run_spec).encode() for ts in dask_scheduler.tasks.values()]
