@@ -429,3 +429,16 @@ def test_api_key_is_in_no_pickled_task(cache_server: Any, monkeypatch: pytest.Mo
     assert result.ok, result.to_text()
     assert pool.calls and not any(canary.encode() in blob for blob in pool.calls)
     assert storage.for_target(target_id_from_text(URLS[5])).exists("output/rendered.html")
+
+
+def test_importing_the_workflows_loads_no_engine_and_no_progress_bar() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, perf_storage_nb.workflows\n"
+        "heavy = ('distributed', 'dask', 'loky', 'cloudpickle', 'tqdm', 'IPython', 'ipywidgets')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
