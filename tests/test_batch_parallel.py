@@ -235,10 +235,13 @@ def test_ctrl_c_cancels_queued_waits_for_running_and_abandons_the_stuck(tmp_path
 
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
+    storage = LocalStorage("s", "t", root=tmp_path)
     try:
         with pytest.raises(BatchInterrupted) as info:
-            run_batch(LocalStorage("s", "t", root=tmp_path), URLS, item, workers=2, window=4, cancel_timeout=2,
-                      progress=False)  # fmt: skip
+            run_batch(storage, URLS, item, workers=2, window=4, cancel_timeout=2, progress=False)
+        # run_batch returned without waiting for the abandoned item: it is still blocked, its output unwritten
+        assert not stuck.is_set()
+        assert not storage.for_target(target_id_from_text(URLS[0])).exists("output/rendered.html")
     finally:
         stuck.set()
         presser.join(10)

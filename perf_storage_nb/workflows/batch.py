@@ -29,17 +29,21 @@ def default_target_id(item: Any) -> str:
     )
 
 
-def _as_storage(storage: BaseStorage | Mapping[str, Any] | str, session_id: str | None, api_key: Any) -> BaseStorage:
+def _as_storage(
+    storage: BaseStorage | Mapping[str, Any] | str, session_id: str | None, api_key: Any, remote: bool
+) -> BaseStorage:
     if isinstance(storage, BaseStorage):
-        if api_key is not None:
+        if api_key is not None and not remote:
             raise StorageConfigError(
                 "api_key= is for a storage that run_batch builds from a config or URL (or for the workers of a "
                 "process or cluster executor); this storage already has its own"
             )
         return storage
     overrides: dict[str, Any] = {}
-    if api_key is not None:
-        overrides["api_key"] = api_key() if callable(api_key) else api_key
+    if callable(api_key):
+        overrides["api_key"] = api_key()  # this process may call it too: it is the workers' way to the key
+    elif api_key is not None and not remote:  # a key string never goes to workers (refused later)
+        overrides["api_key"] = api_key
     if isinstance(storage, str) or "target_id" not in storage:
         overrides["target_id"] = "batch"
     if session_id is not None and (isinstance(storage, str) or "session_id" not in storage):
@@ -120,7 +124,7 @@ def _run(
     if cancel_timeout is not None and not cancel_timeout >= 0:
         raise StorageConfigError(f"cancel_timeout must be >= 0 seconds, not {cancel_timeout}")
     remote = engine is not None and engine.out_of_process
-    base = _as_storage(storage, session_id, None if remote else api_key)
+    base = _as_storage(storage, session_id, api_key, remote)
     session = check_id(session_id if session_id is not None else base.session_id, "session_id")
     done_keys = [] if done_key is None else [done_key] if isinstance(done_key, str) else list(done_key)
     done_keys = [check_key(k) for k in done_keys]
@@ -158,6 +162,9 @@ def _run(
         result.items, result.interrupted = run.fill_not_run("interrupted"), True
         bar.close(result.counts(), interrupted=True)
         raise BatchInterrupted(result) from exc
+    except BaseException:
+        bar.close()  # no live widget left behind by an error of the engine itself
+        raise
     result.items = run.fill_not_run("")
     bar.close(result.counts())
     return result

@@ -39,6 +39,7 @@ class ConcurrentRun:
     cancel_timeout: float | None = 10.0
     slots: list[ItemResult | None] = field(init=False)
     stop_note: str = field(init=False, default="")
+    abandoned: int = field(init=False, default=0)
     _pending: dict[Future[Outcome], tuple[int, str]] = field(init=False, default_factory=dict)
     _done: queue.SimpleQueue[Future[Outcome]] = field(init=False, default_factory=queue.SimpleQueue)
 
@@ -69,8 +70,8 @@ class ConcurrentRun:
             self._wind_down()
             raise
         finally:
-            if self.engine.owned:
-                self.engine.executor.shutdown(wait=not self._pending, cancel_futures=True)
+            if self.engine.owned:  # never wait for abandoned items: Ctrl-C must return
+                self.engine.executor.shutdown(wait=not (self._pending or self.abandoned), cancel_futures=True)
 
     def fill_not_run(self, note: str) -> list[ItemResult]:
         """Every slot, the empty ones as ``not_run`` with ``note`` (or the reason the run stopped)."""
@@ -164,6 +165,7 @@ class ConcurrentRun:
                 self._collect_one(timeout=left)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: abandon what is still running at once
+        self.abandoned = len(self._pending)
         for index, target in self._pending.values():
             note = "abandoned while running after the interrupt (not counted done; a re-run redoes it)"
             self.slots[index] = ItemResult(index, self.items[index], target, "not_run", note=note)
