@@ -218,6 +218,7 @@ def test_keyboard_interrupt_in_an_item_carries_the_partial_result(tmp_path: Path
 
 def test_ctrl_c_cancels_queued_waits_for_running_and_abandons_the_stuck(tmp_path: Path) -> None:
     stuck = threading.Event()
+    pressed = threading.Event()
     started = threading.Semaphore(0)
 
     def item(url: str, store: BaseStorage) -> None:
@@ -225,25 +226,28 @@ def test_ctrl_c_cancels_queued_waits_for_running_and_abandons_the_stuck(tmp_path
         if url == URLS[0]:
             stuck.wait(30)  # still running after the grace period: abandoned
         else:
-            time.sleep(0.3)  # finishes within the grace period: waited for
+            pressed.wait(30)  # running at the interrupt, finishes right after it (within the grace period)
         batch_jobs.render(url, store)
 
     def press_ctrl_c() -> None:
         for _ in range(2):
             started.acquire(timeout=10)
         os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        pressed.set()
 
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
     storage = LocalStorage("s", "t", root=tmp_path)
     try:
         with pytest.raises(BatchInterrupted) as info:
-            run_batch(storage, URLS, item, workers=2, window=4, cancel_timeout=2, progress=False)
+            run_batch(storage, URLS, item, workers=2, window=4, cancel_timeout=6, progress=False)
         # run_batch returned without waiting for the abandoned item: it is still blocked, its output unwritten
         assert not stuck.is_set()
         assert not storage.for_target(target_id_from_text(URLS[0])).exists("output/rendered.html")
     finally:
         stuck.set()
+        pressed.set()
         presser.join(10)
     partial = info.value.result
     assert partial.items[0].status == "not_run" and "abandoned while running" in partial.items[0].note

@@ -115,22 +115,27 @@ class ConcurrentRun:
                 break
             except queue.Empty:
                 continue
-        index, target = self._pending.pop(future)
-        item = self.items[index]
-        try:
-            outcome = future.result()
-        except CancelledError:
-            self.slots[index] = ItemResult(index, item, target, "not_run", note=self.stop_note or "cancelled")
-            return True
-        except BrokenExecutor as exc:  # its worker process died mid-item (SIGKILL, out of memory)
-            self._fail(index, item, target, exc, lost=True)
-            self._broken(exc)
-            return True
-        except Exception as exc:  # noqa: BLE001 - the engine lost the item (e.g. Dask's KilledWorker)
-            self._fail(index, item, target, exc, lost=True)
-            return True
-        self._finish(outcome.to_item(index, item, target))
+        if future in self._pending:  # else: recorded already (by _wind_down, after an interrupt)
+            self._record(future)
         return True
+
+    def _record(self, future: Future[Outcome]) -> None:
+        """Record a completed future's outcome in its slot; it leaves ``_pending`` only once recorded."""
+        index, target = self._pending[future]
+        item = self.items[index]
+        if self.slots[index] is None:
+            try:
+                outcome = future.result()
+            except CancelledError:
+                self.slots[index] = ItemResult(index, item, target, "not_run", note=self.stop_note or "cancelled")
+            except BrokenExecutor as exc:  # its worker process died mid-item (SIGKILL, out of memory)
+                self._fail(index, item, target, exc, lost=True)
+                self._broken(exc)
+            except Exception as exc:  # noqa: BLE001 - the engine lost the item (e.g. Dask's KilledWorker)
+                self._fail(index, item, target, exc, lost=True)
+            else:
+                self._finish(outcome.to_item(index, item, target))
+        del self._pending[future]
 
     def _finish(self, result: ItemResult) -> None:
         self.slots[result.index] = result
@@ -155,6 +160,8 @@ class ConcurrentRun:
     def _wind_down(self) -> None:
         """After Ctrl-C: cancel what has not started, give running items ``cancel_timeout`` s, abandon the rest."""
         self.stop_note = self.stop_note or "interrupted"
+        for future in [f for f in self._pending if f.done()]:
+            self._record(future)  # finished before the interrupt, maybe taken off the queue but not yet recorded
         self._cancel_not_started()
         deadline = None if self.cancel_timeout is None else time.monotonic() + self.cancel_timeout
         try:
