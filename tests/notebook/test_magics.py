@@ -383,7 +383,7 @@ BAD_LINES = [
     ("diff k k --tol lots", "not a number"),
     ("diff k --against a/b/c", "more than one"),
     ("snapshot", "required"),
-    ("load k --bogus", "unrecognized"),
+    ("load k --bogus", "unknown option '--bogus'"),
     ("help nosuch", "unknown subcommand"),
     ("capture k", "cell magic"),
     ("load 'unclosed", "cannot split"),

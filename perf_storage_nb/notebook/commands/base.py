@@ -17,14 +17,14 @@ from ...addressing import Scope, expand_vars, parse_key_ref, parse_scope, parse_
 from ...base import BaseStorage
 from ...errors import StorageNameError
 from ..render import human_size
-from .parsing import Arg, CommandError, CommandParser, build_parser, shell_words, usage_of
+from .parsing import Arg, CommandError, CommandParser, build_parser, did_you_mean, shell_words, usage_of
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
     from ...diff import Snapshot
 
-__all__ = ["CellHandler", "Command", "Context", "Host", "LineHandler", "Settings", "cell_forms"]
+__all__ = ["CellHandler", "Command", "Context", "Host", "LineHandler", "Settings", "cell_forms", "unknown_subcommand"]
 
 
 class Settings(Protocol):
@@ -235,3 +235,9 @@ class Command:
 def cell_forms(commands: Mapping[str, Command]) -> list[str]:
     """Names of the subcommands that have a ``%%storage`` cell form."""
     return [name for name, command in commands.items() if command.cell is not None]
+
+
+def unknown_subcommand(commands: Mapping[str, Command], name: str) -> CommandError:
+    """``unknown subcommand 'sve'; did you mean save?`` (the list of subcommands when nothing is close)."""
+    hint = did_you_mean(name, list(commands)) or f"; subcommands: {', '.join(commands)}"
+    return CommandError(f"unknown subcommand {name!r}{hint} (%storage help)", usage=False)

@@ -7,6 +7,7 @@ every option first), so ``load KEY [-o VAR]`` reads as written and can never dri
 from __future__ import annotations
 
 import argparse
+import difflib
 import shlex
 from collections.abc import Callable, Sequence
 from enum import StrEnum
@@ -20,6 +21,7 @@ __all__ = [
     "CommandParser",
     "Complete",
     "build_parser",
+    "did_you_mean",
     "one_line",
     "shell_words",
     "usage_of",
@@ -48,6 +50,12 @@ class CommandError(StorageError, ValueError):
 def one_line(text: str) -> str:
     """Collapse whitespace so a message stays one line."""
     return " ".join(str(text).split())
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """``"; did you mean save?"`` when ``word`` is close to one of ``choices`` (a typo), else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 class Arg:
@@ -106,6 +114,18 @@ class CommandParser(argparse.ArgumentParser):
 
     def __init__(self, prog: str) -> None:
         super().__init__(prog=prog, add_help=False, allow_abbrev=False)
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]  # argparse's overloads; we only ever pass a list
+        """Parse like argparse; an unknown option is named with the closest known one (``did you mean``)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        unknown = [word for word in extras if word.startswith("-") and word != "-"]
+        if unknown:
+            known = [name for action in self._actions for name in action.option_strings if action.help != argparse.SUPPRESS]
+            hint = did_you_mean(unknown[0].split("=", 1)[0], known) or f" (options: {', '.join(known) or 'none'})"
+            raise CommandError(f"unknown option {unknown[0]!r}{hint}")
+        if extras:
+            raise CommandError(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
     def error(self, message: str) -> NoReturn:
         raise CommandError(message)

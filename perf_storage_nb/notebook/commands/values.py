@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...base import BaseStorage
+from ...codec import JSONTooDeepError, decode_json
 from ...diff import load_kind
 from ..render import RichText, StoredValue, value_size
 from .base import Command, Context
@@ -48,7 +49,9 @@ def _save(ctx: Context, args: Namespace) -> None:
 def _cell_save(ctx: Context, args: Namespace, body: str) -> None:
     storage, key = ctx.key(args.key)
     try:
-        value = json.loads(body)
+        value = decode_json(body)
+    except JSONTooDeepError:
+        raise ctx.fail("the cell body nests too deeply to parse as JSON; %%storage save_string KEY stores text") from None
     except ValueError as exc:
         raise ctx.fail(f"the cell body is not JSON ({exc}); %%storage save_string KEY stores text") from None
     storage.save(key, value)
