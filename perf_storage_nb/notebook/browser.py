@@ -9,7 +9,6 @@ Previews go into ``widgets.HTML.value`` (never into an ``Output``), which keeps 
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import html
 import keyword
@@ -20,6 +19,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import ipywidgets as widgets
 
+from ..addressing import filter_keys  # one filter rule for this box and `%storage ls PATTERN`
 from ..base import BaseStorage, KeyInfo
 from ..diff import load_kind
 from .render import preview_html, preview_text
@@ -41,18 +41,6 @@ _live: StorageBrowser | None = None
 
 
 # ---- pure helpers (tested without widgets) ------------------------------------------------------------
-def filter_keys(keys: Sequence[str], pattern: str) -> list[str]:
-    """Keys matching ``pattern``: a glob when it has ``*?[``, else a case-insensitive substring."""
-    pattern = pattern.strip()
-    if not pattern:
-        return list(keys)
-    if any(c in pattern for c in "*?["):
-        rx = re.compile(fnmatch.translate(pattern), re.IGNORECASE)
-        return [k for k in keys if rx.match(k)]
-    needle = pattern.casefold()
-    return [k for k in keys if needle in k.casefold()]
-
-
 def page_of(items: Sequence[str], page: int, size: int) -> tuple[list[str], int, int]:
     """``(items of the page, clamped page index, page count)``; an empty list has one empty page."""
     pages = max(1, -(-len(items) // size))

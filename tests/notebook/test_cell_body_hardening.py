@@ -95,7 +95,7 @@ def test_every_cell_form_ignores_its_body_for_silencing(
     assert store.list_keys() != []
 
 
-ECHO = '''
+ECHO = """
 from perf_storage_nb.notebook.commands import Arg, Command
 
 
@@ -104,7 +104,7 @@ def _echo(ctx, args, body):
 
 
 ECHO = Command("echo_body", "Return the cell body.", args=(Arg("-x", flag=True),), cell=_echo)
-'''
+"""
 
 
 def test_a_new_cell_form_gets_the_same_guarantee(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,10 @@ class Complete(StrEnum):
     SESSION = "session"  # session ids
     TARGET = "target"  # target ids of the current session
     SCOPE = "scope"  # SESSION or SESSION/TARGET
+    SESSION_TARGET = "session_target"  # SESSION/TARGET only (`use`): sessions are offered as SESSION/
     SNAPSHOT = "snapshot"  # @NAME of the snapshots taken so far
+    BACKEND = "backend"  # backend names, URL schemes and storage variables (`use`)
+    PYTHON = "python"  # a Python expression: left to IPython's own completion
 
 
 class CommandError(StorageError, ValueError):
@@ -117,10 +120,14 @@ class CommandParser(argparse.ArgumentParser):
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]  # argparse's overloads; we only ever pass a list
         """Parse like argparse; an unknown option is named with the closest known one (``did you mean``)."""
-        parsed, extras = self.parse_known_args(args, namespace)
+        words = list(args or [])
+        # Intermixed: options may come between positionals (`use memory:// -s a b/c`); '--' needs the plain parse.
+        parse = self.parse_known_args if "--" in words else self.parse_known_intermixed_args
+        parsed, extras = parse(words, namespace)
         unknown = [word for word in extras if word.startswith("-") and word != "-"]
         if unknown:
-            known = [name for action in self._actions for name in action.option_strings if action.help != argparse.SUPPRESS]
+            shown = [action for action in self._actions if action.help != argparse.SUPPRESS]
+            known = [name for action in shown for name in action.option_strings]
             hint = did_you_mean(unknown[0].split("=", 1)[0], known) or f" (options: {', '.join(known) or 'none'})"
             raise CommandError(f"unknown option {unknown[0]!r}{hint}")
         if extras:

@@ -55,7 +55,6 @@ def find(commands: Mapping[str, Command], name: str) -> Command:
     return commands[name]
 
 
-
 def explain(commands: Mapping[str, Command], name: str, exc: StorageError) -> str:
     """The one-line text a UsageError shows for ``exc`` raised by subcommand ``name``."""
     if isinstance(exc, CommandError):
