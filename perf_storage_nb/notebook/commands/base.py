@@ -186,6 +186,8 @@ class Context:
         """Set a variable in the user namespace (``-o VAR``)."""
         if not var.isidentifier() or keyword.iskeyword(var):
             raise self.fail(f"-o needs a Python variable name, not {var!r}")
+        if var.startswith("__") and var.endswith("__"):  # __builtins__ = ... would break every later cell
+            raise self.fail(f"-o {var}: names like __name__ belong to Python; pick another variable name")
         self.shell.user_ns[var] = value
 
     def evaluate(self, expr: str) -> Any:

@@ -92,9 +92,13 @@ def _ls(ctx: Context, args: Namespace) -> KeyList:
     except StorageNameError as exc:
         raise ctx.fail(str(exc)) from None
     storage = ctx.storage if ref.session is None else ctx.storage.for_session(ref.session, ref.target)
-    keys = storage.list_keys(ref.key)
-    if pattern is not None:
-        keys = filter_keys(keys, pattern)
+    if pattern is None:
+        keys = storage.list_keys(ref.key)
+    else:
+        # The glob ignores case (the browser filter's rule) and list_keys' prefix does not: narrow by the literal
+        # part only when it has no letters ('2024/*'), else 'Results/*' would miss results/...
+        literal = ref.key if ref.key.lower() == ref.key.upper() else ""
+        keys = filter_keys(storage.list_keys(literal), pattern)
     note = "" if keys else _note(storage, text, ref, pattern)
     shown = pattern or ref.key
     if not args.long:

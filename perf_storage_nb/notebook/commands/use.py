@@ -24,7 +24,7 @@ from ...errors import StorageError, StorageNameError
 from ...factory import available_backends
 from ...redact import redact_url
 from .base import Command, Context
-from .parsing import Arg, Complete, did_you_mean, shell_words
+from .parsing import Arg, CommandError, Complete, did_you_mean, shell_words
 
 ORDER = 5  # first in %storage help
 
@@ -77,8 +77,8 @@ def _unknown(word: str) -> str:
     backends = available_backends()
     shown = redact_url(word)
     return (
-        f"{shown!r} is not a backend, a URL, a storage variable or SESSION/TARGET{did_you_mean(word, backends)}; "
-        f"backends: {', '.join(backends)}; URLs: {_URL_FORMS}; another session: use {shown}/TARGET or use -s {shown}"
+        f"{shown!r} is not a backend, a URL, a storage variable or SESSION/TARGET; backends: {', '.join(backends)}; "
+        f"URLs: {_URL_FORMS}; another session: use {shown}/TARGET or use -s {shown}{did_you_mean(word, backends)}"
     )
 
 
@@ -123,7 +123,7 @@ def _read(ctx: Context, plan: _Plan, word: str) -> None:
             raise ctx.fail(f"two SESSION/TARGET given ({plan.scope!r} and {word!r})")
         plan.scope = word
     else:
-        raise ctx.fail(_unknown(word))
+        raise CommandError(_unknown(word), usage=False)  # it already lists what is accepted
 
 
 def _session_target(ctx: Context, plan: _Plan, args: Namespace, base: BaseStorage) -> tuple[str, str, bool]:
