@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from argparse import Namespace
 from typing import Any
 
 from ...addressing import KeyRef, expand_vars, filter_keys, parse_key_pattern, parse_scope
 from ...base import BaseStorage
+from ...display import DisplayObject, KeyListing, note
 from ...errors import StorageError, StorageNameError
-from ..render import KeyListing
 from .base import Command, Context
 from .parsing import Arg, Complete
 
@@ -18,11 +17,11 @@ ORDER = 10  # with navigation, after use, in %storage help
 LONG_LISTING_MAX = 500  # `ls -l` asks info() per key: one request each on the cache service, so it stops here
 
 
-class KeyList(list[str]):
+class KeyList(list[str], DisplayObject):
     """What ``%storage ls`` returns: the key names as a list (``len``, ``[0]``, iteration, ``== [...]``, json).
 
-    It displays as the listing (text twin and HTML), with a one-line note when nothing matched and the words
-    probably meant something else (``ls exp1/run2`` for the target ``exp1/run2:``).
+    It displays as the listing (through the display base: text twin and HTML), with a one-line note when
+    nothing matched and the words probably meant something else (``ls exp1/run2`` for ``exp1/run2:``).
     """
 
     def __init__(self, listing: KeyListing, note: str = "") -> None:
@@ -44,15 +43,11 @@ class KeyList(list[str]):
         """The listing as terminals and nbval show it."""
         return self.listing.text() + (f"\n{self.note}" if self.note else "")
 
-    def _repr_html_(self) -> str:
-        note = f"<div class='psnb-note'>{html.escape(self.note)}</div>" if self.note else ""
-        return self.listing._repr_html_() + note
+    def _text_twin(self) -> str:
+        return self.text()
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self._repr_html_()}
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(self.text())
+    def _html_body(self) -> str:
+        return self.listing._repr_html_() + (note(self.note, "psnb-hint") if self.note else "")
 
 
 def _hint(storage: BaseStorage, text: str) -> str:
