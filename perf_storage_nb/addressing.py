@@ -153,10 +153,12 @@ def parse_key_pattern(text: str) -> tuple[KeyRef, str | None]:
         return parse_key_ref(text, prefix=True), None
     session, target = _session_target(scope, text) if sep else (None, None)
     # Checked as a prefix with each wildcard standing for one ordinary character: 'a//*' and '../*' stay invalid.
+    stand_in = re.sub(r"[*?\[\]!]", "x", pattern)
     try:
-        check_prefix(re.sub(r"[*?\[\]!]", "x", pattern))
+        check_prefix(stand_in)
     except StorageNameError as exc:
-        raise StorageNameError(f"bad pattern {pattern!r}: {exc}") from None
+        why = str(exc).replace(f"invalid key {stand_in!r}: ", "")
+        raise StorageNameError(f"bad pattern {pattern!r}: {why}") from None
     literal = pattern[: min(pattern.index(c) for c in GLOB_CHARS if c in pattern)]
     return KeyRef(literal, session, target), pattern
 

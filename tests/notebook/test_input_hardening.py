@@ -234,3 +234,23 @@ def test_any_line_is_a_result_or_a_one_line_usage_error(
     seen: list[str] = []
     run()
     assert len(seen) >= 20  # the examples really ran
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+README_MISTAKES = [
+    "sve results/m.json 1",
+    "load results/m.json --ot m",
+    "use redis",
+    "load missing.json",
+    "save results/m.json {1, 2}",
+]
+
+
+@pytest.mark.parametrize("line", README_MISTAKES)
+def test_the_readme_shows_real_error_lines(shell: InteractiveShell, line: str) -> None:
+    shell.run_line_magic("storage", "use memory:// exp1/run1")
+    try:
+        message = usage_error(shell, line)
+    finally:
+        fresh(shell)
+    assert f"UsageError: {message}\n" in README.read_text(encoding="utf-8")

@@ -106,8 +106,8 @@ def _ls(ctx: Context, args: Namespace) -> KeyList:
 
 LS = Command(
     "ls",
-    "List keys of the current (or given) target by prefix or glob (*.json); a list of names; -l adds kind, size and "
-    "hash (one request per key, first 500 keys).",
+    "List keys (a list) of the current (or given) target by prefix or glob (*.json); -l adds kind, size and hash "
+    "(one request per key, first 500 keys).",
     args=(
         Arg("-l", "--long", flag=True),
         Arg("where", metavar="[SESSION/TARGET:]PREFIX|GLOB", nargs="?", default="", complete=Complete.PREFIX),

@@ -203,8 +203,8 @@ def _use(ctx: Context, args: Namespace) -> None:
 
 USE = Command(
     "use",
-    "Switch backend and/or session/target (WHERE: a URL, a backend name, a storage or config-dict variable, {var} "
-    "or a {config-dict}); a new backend is checked first; bare: show the current one.",
+    "Switch backend (WHERE: URL, backend, storage or config variable, {var}, {dict}; checked first) and/or "
+    "session/target; bare: show the current one.",
     args=(
         Arg("where", metavar="WHERE", nargs="?", complete=(Complete.BACKEND, Complete.SESSION_TARGET)),
         Arg("scope", metavar="SESSION/TARGET", nargs="?", complete=Complete.SESSION_TARGET),
