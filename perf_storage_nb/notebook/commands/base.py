@@ -130,7 +130,7 @@ class Context:
 
     def saved(self, storage: BaseStorage, key: str, kind: Kind, value: Any, quiet: bool) -> None:
         """The one-line feedback after a save, with the size ``info``, ``ls -l`` and ``show`` report for it."""
-        if not quiet:
+        if not quiet and self.settings.feedback >= 1:  # the size costs an encoding: only when it is shown
             self.say(1, f"Saved {key!r} ({kind}, {human_size(canonical_size(kind, value))}) -> {self.where(storage)}")
 
     def warn(self, text: str) -> None:

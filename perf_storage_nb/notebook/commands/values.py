@@ -41,28 +41,9 @@ def key_and_expression(text: str) -> list[str]:
 # ---- save --------------------------------------------------------------------------------------------------------
 #: key suffixes whose value is meant to be text: a JSON string saved there is probably a mistake
 TEXT_SUFFIXES = frozenset(
-    [
-        ".md",
-        ".markdown",
-        ".txt",
-        ".text",
-        ".rst",
-        ".html",
-        ".htm",
-        ".xml",
-        ".svg",
-        ".csv",
-        ".tsv",
-        ".log",
-        ".out",
-        ".err",
-        ".yaml",
-        ".yml",
-        ".toml",
-        ".ini",
-        ".tex",
-    ]
-)
+    (".md", ".markdown", ".txt", ".text", ".rst", ".html", ".htm", ".xml", ".svg", ".csv", ".tsv", ".log", ".out",
+     ".err", ".yaml", ".yml", ".toml", ".ini", ".tex")
+)  # fmt: skip
 
 
 def _stored_json(ctx: Context, storage: BaseStorage, key: str, value: Any, quiet: bool, form: str) -> None:
