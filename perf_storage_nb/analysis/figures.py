@@ -139,15 +139,17 @@ def _strip(data: Samples, sessions: Sequence[str], field: str, title: str) -> An
         if values:
             return (0, _median(values), target)
         other = next(v for v in data[target].values() if v)
-        return (1, _median(other), target)  # targets without a baseline value go last
+        return (1, _median(other), target)  # targets without a value in the first session go last
 
     targets = sorted(data, key=rank)
-    fig = AnalysisFigure(figsize=(11.0, 4.6), dpi=DPI, layout="constrained")
-    grid = fig.add_gridspec(1, 2, width_ratios=(4, 1))
+    fig = AnalysisFigure(figsize=(11.0, 6.6), dpi=DPI, layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(3, 2))
     ax = fig.add_subplot(grid[0, 0])
     box = fig.add_subplot(grid[0, 1], sharey=ax)
-    medians_per_session: list[list[float]] = []
+    delta = fig.add_subplot(grid[1, 0], sharex=ax)
+    delta_box = fig.add_subplot(grid[1, 1], sharey=delta)
     size = 12 if len(targets) <= 200 else 4
+    medians: dict[str, dict[str, float]] = {s: {} for s in sessions}
     for k, session in enumerate(sessions):
         colour = _COLOURS[k % len(_COLOURS)]
         xs, meds, segments = [], [], []
@@ -156,26 +158,46 @@ def _strip(data: Samples, sessions: Sequence[str], field: str, title: str) -> An
             if not values:
                 continue
             xs.append(i)
-            meds.append(_median(values))
+            meds.append(medians[session].setdefault(target, _median(values)))
             if len(values) > 1:
                 segments.append([(i, min(values)), (i, max(values))])
         ax.add_collection(LineCollection(segments, colors=colour, linewidths=0.8, alpha=0.25))
         ax.scatter(xs, meds, s=size, color=colour, label=session, linewidths=0, zorder=3)
-        medians_per_session.append(meds)
     ax.set_xlim(-1, len(targets))
-    ax.set_xticks([])
-    ax.set_xlabel(f"{len(targets):,} targets, sorted by their median in {first}", fontsize=9)
+    ax.tick_params(axis="x", labelbottom=False, bottom=False)
     _finish(ax, field, title, "mark: median per target · line: min-max of its samples")
     ax.legend(title="session", fontsize=8, title_fontsize=8, loc="upper left", markerscale=2)
-    parts = box.boxplot(medians_per_session, widths=0.6, showfliers=False, patch_artist=True)
-    for k, patch in enumerate(parts["boxes"]):
+    _boxes(box, [list(medians[s].values()) for s in sessions], sessions, "medians per session")
+    # The change of each target's median against the first session: regressions stand out above 0.
+    changes: list[list[float]] = []
+    for k, session in enumerate(sessions[1:], start=1):
+        xs, ys = [], []
+        for i, target in enumerate(targets):
+            b, c = medians[first].get(target), medians[session].get(target)
+            if b is not None and c is not None and b != 0:
+                xs.append(i)
+                ys.append(100 * (c - b) / abs(b))
+        delta.scatter(xs, ys, s=size, color=_COLOURS[k % len(_COLOURS)], linewidths=0, zorder=3)
+        changes.append(ys)
+    delta.axhline(0, color="black", linewidth=0.8)
+    delta.set_ylabel(f"change vs {first} (%)")
+    delta.set_xticks([])
+    delta.set_xlabel(f"{len(targets):,} targets, sorted by their median in {first}", fontsize=9)
+    delta.grid(axis="y", alpha=0.3)
+    _boxes(delta_box, changes, sessions[1:], f"change vs {first}", first=1)
+    return fig
+
+
+def _boxes(ax: Any, values: Sequence[Sequence[float]], sessions: Sequence[str], title: str, first: int = 0) -> None:
+    """Box plots of ``values`` per session (same colours as the points), on a shared y axis."""
+    parts = ax.boxplot(values, widths=0.6, showfliers=False, patch_artist=True, medianprops={"color": "black"})
+    for k, patch in enumerate(parts["boxes"], start=first):
         patch.set_facecolor(_COLOURS[k % len(_COLOURS)])
         patch.set_alpha(0.45)
-    box.set_xticks(range(1, len(sessions) + 1), list(sessions), rotation=30, ha="right", fontsize=8)
-    box.set_title("medians per session", fontsize=9)
-    box.tick_params(axis="y", labelleft=False)
-    box.grid(axis="y", alpha=0.3)
-    return fig
+    ax.set_xticks(range(1, len(sessions) + 1), list(sessions), rotation=30, ha="right", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(axis="y", labelleft=False)
+    ax.grid(axis="y", alpha=0.3)
 
 
 def _finish(ax: Any, field: str, title: str, legend_note: str) -> None:
