@@ -25,7 +25,7 @@ from ..backends.cache_service.routes import ENTRY_FILE_ID
 from ..backends.cache_service.storage import CacheServiceStorage
 from ..errors import StorageBackendError
 from ..versions import parse_version_key, version_pattern
-from .loading import Loaded, fan_out, unknown_sessions
+from .plan import Loaded, fan_out, unknown_sessions
 
 __all__ = ["load_from_listing", "session_files"]
 
@@ -37,7 +37,7 @@ def _listing_root(namespace: str, session: str) -> str:
 
 
 def session_files(storage: CacheServiceStorage, session: str) -> dict[str, dict[str, str]]:
-    """target -> {key: raw path of its JSON value} for every target of ``session`` holding data (one listing request)."""
+    """target -> {key: raw path of its JSON value} of every target of ``session`` holding data (one listing)."""
     root = _listing_root(storage.namespace, session) + "/targets/"
     found: dict[str, dict[str, str]] = {}
     for path in storage.client.raw_files(_listing_root(storage.namespace, session)):
@@ -105,4 +105,3 @@ def _read(storage: CacheServiceStorage, path: str) -> Any:
         return decode_json(response.content)
     except ValueError as exc:
         raise StorageBackendError(f"the stored value at {path!r} is not valid JSON (edited or corrupted?)") from exc
-

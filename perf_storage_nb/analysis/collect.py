@@ -18,7 +18,8 @@ from ..codec import is_number
 from ..errors import StorageKeyError, StorageValueTypeError
 from ..names import check_key
 from .fields import FIELD_FORM, extract, numeric_leaves, parse_fields
-from .loading import Loaded, load_values, plan_sessions, target_list
+from .loading import load_values
+from .plan import Loaded, plan_sessions, target_list
 
 if TYPE_CHECKING:
     import pandas as pd

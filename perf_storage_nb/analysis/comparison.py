@@ -71,7 +71,9 @@ class ComparisonRow:
     def of(cls, target: str, field: str, judgement: Judgement, n_baseline: int, n_candidate: int) -> ComparisonRow:
         """A row from a :class:`~.stats.Judgement`."""
         j = judgement
-        return cls(target, field, j.verdict, j.method, j.baseline, j.candidate, j.change, j.p_value, n_baseline, n_candidate)
+        return cls(
+            target, field, j.verdict, j.method, j.baseline, j.candidate, j.change, j.p_value, n_baseline, n_candidate
+        )
 
     def sort_key(self) -> tuple[int, float, str, str]:
         """Verdicts in :data:`VERDICTS` order, the largest change first, then target and field."""
@@ -197,7 +199,9 @@ class Comparison(DisplayObject):
                 f"(>= {MIN_SAMPLES} samples per side; not significant = noise)"
             )
         if "tolerance" in methods:
-            parts.append(f"{plural(methods['tolerance'], 'row')} by tolerances alone (< {MIN_SAMPLES} samples per side)")
+            parts.append(
+                f"{plural(methods['tolerance'], 'row')} by tolerances alone (< {MIN_SAMPLES} samples per side)"
+            )
         text = "; ".join(parts) + f"; tolerance {self.tolerance.label()}"
         blind = [r for r in self.of("noise") if r.method == "mann-whitney" and self._blind(r)]
         if blind:
@@ -222,7 +226,9 @@ class Comparison(DisplayObject):
         widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
         right = {2, 3, 4, 5, 6}
         for row in cells:
-            text = "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+            text = "  ".join(
+                c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
             lines.append("  " + text.rstrip())
         if more:
             lines.append(f"  ... {plural(more, 'more row')} (to_frame() has them all)")

@@ -22,7 +22,7 @@ from ..errors import StorageValueError
 from .collect import collect_rows
 from .compare import numeric_only
 from .fields import parse_field
-from .loading import plan_sessions
+from .plan import plan_sessions
 
 __all__ = ["KINDS", "POINTS_MAX", "AnalysisFigure", "PlotKind", "plot"]
 

@@ -8,7 +8,7 @@ Unchanged values are never loaded. With ``stages`` (key prefixes in pipeline ord
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from ..base import BaseStorage
@@ -16,8 +16,8 @@ from ..diff import diff_values
 from ..errors import StorageValueError, StorageValueTypeError
 from ..names import check_id, check_prefix
 from ..records import KeyInfo
-from .loading import fan_out, target_list, unknown_sessions
 from .matrix_result import Matrix, MatrixCell
+from .plan import fan_out, target_list, unknown_sessions
 
 __all__ = ["matrix", "stage_list"]
 

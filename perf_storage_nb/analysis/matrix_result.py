@@ -134,7 +134,12 @@ class Matrix(DisplayObject):
                 body.append([t] + ([self.first_divergent(t) or "-"] if self.stages else []) + marks)
             widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
             for r in [head, *body]:
-                lines.append("  " + "  ".join(c.center(w) if c in SYMBOLS.values() else c.ljust(w) for c, w in zip(r, widths)).rstrip())
+                lines.append(
+                    "  "
+                    + "  ".join(
+                        c.center(w) if c in SYMBOLS.values() else c.ljust(w) for c, w in zip(r, widths, strict=True)
+                    ).rstrip()
+                )
             lines.append("  keys: " + "  ".join(f"[{i + 1}] {k}" for i, k in enumerate(keys)))
             changed = [c for c in self.of("changed") if c.summary and c.target in rows]
             lines += [f"  ~ {c.target} {c.key}: {c.summary}" for c in changed[:20]]
@@ -157,9 +162,9 @@ class Matrix(DisplayObject):
         if rows:
             headers = ["target"] + (["first divergent"] if self.stages else []) + keys
             grid: list[Sequence[str | Cell]] = [
-                [code(t)] + ([esc(self.first_divergent(t) or "–")] if self.stages else []) + [
-                    self._mark(self.cell(t, k)) for k in keys
-                ]
+                [code(t)]
+                + ([esc(self.first_divergent(t) or "–")] if self.stages else [])
+                + [self._mark(self.cell(t, k)) for k in keys]
                 for t in rows
             ]
             parts.append(table(headers, grid, mono=True))
