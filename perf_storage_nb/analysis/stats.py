@@ -10,7 +10,6 @@ the tolerances alone decide. Medians never move: equal medians are ``same``. Tol
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -117,16 +116,20 @@ class Judgement:
     p_value: float | None = None  # Mann-Whitney U, two-sided
 
 
-def _median(values: Sequence[Number]) -> Number:
-    """The median, exact for ints (no float cast past 2**53 unless the two middle ints have an odd sum)."""
-    if all(isinstance(v, int) for v in values):
-        ordered = sorted(values)
-        mid = len(ordered) // 2
-        if len(ordered) % 2:
-            return ordered[mid]
-        total = ordered[mid - 1] + ordered[mid]
-        return total // 2 if total % 2 == 0 else total / 2
-    return statistics.median(values)
+def _twice_median(values: Sequence[Number]) -> Number:
+    """Twice the median: exact for ints (the sum of the two middle values), so ints past 2**53 compare exactly."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    if len(ordered) % 2:
+        return 2 * ordered[mid]
+    return ordered[mid - 1] + ordered[mid]
+
+
+def _half(twice: Number) -> Number:
+    """A median from :func:`_twice_median`: an int when it is one, else a float."""
+    if isinstance(twice, int) and twice % 2 == 0:
+        return twice // 2
+    return twice / 2
 
 
 def judge(
@@ -141,23 +144,24 @@ def judge(
     if not baseline or not candidate:
         if not baseline and not candidate:
             raise StorageValueError("judge needs samples on at least one side")
-        present = candidate if candidate else baseline
-        median = _median(present)
+        median = _half(_twice_median(candidate if candidate else baseline))
         if not baseline:
             return Judgement("added", "presence", None, median, None)
         return Judgement("removed", "presence", median, None, None)
-    b, c = _median(baseline), _median(candidate)
-    change = relative_change(b, c)
+    # Decided on twice the medians: exact for ints (and the ratio of two ints is correctly rounded).
+    b2, c2 = _twice_median(baseline), _twice_median(candidate)
+    b, c = _half(b2), _half(c2)
+    change = relative_change(b2, c2)
     tested = len(baseline) >= MIN_SAMPLES and len(candidate) >= MIN_SAMPLES
     method: Method = "mann-whitney" if tested else "tolerance"
     p_value = _mann_whitney(baseline, candidate) if tested else None
-    if b == c:
+    if b2 == c2:
         return Judgement("same", method, b, c, change, p_value)
     if p_value is not None and p_value >= alpha:
         return Judgement("noise", method, b, c, change, p_value)
-    if tolerance.inside(b, c):
+    if Tolerance(tolerance.rel, 2 * tolerance.abs).inside(b2, c2):
         return Judgement("same", method, b, c, change, p_value)
-    better = c > b if higher_is_better else c < b
+    better = c2 > b2 if higher_is_better else c2 < b2
     return Judgement("better" if better else "worse", method, b, c, change, p_value)
 
 
