@@ -6,8 +6,8 @@ import itertools
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -44,7 +44,10 @@ def test_exact_round_trip_of_every_value_including_big_ints(make_storage: Callab
         _save(storage, s, t, doc)
     frame = collect(storage, KEY, sessions=[a, b])
     assert list(frame.columns) == ["session", "target", "field", "value", "sample"]
-    got = {(r.session, r.target, r.field, None if pd.isna(r.sample) else int(r.sample)): r.value for r in frame.itertuples()}
+    got = {
+        (r.session, r.target, r.field, None if pd.isna(r.sample) else int(r.sample)): r.value
+        for r in frame.itertuples()
+    }
     expected = {
         (a, "t1", "latency_ms", 0): 12.1,
         (a, "t1", "latency_ms", 1): 11.8,
@@ -63,7 +66,9 @@ def test_exact_round_trip_of_every_value_including_big_ints(make_storage: Callab
     assert got == expected
     # exact types, not only equal values: no float cast of an int, no int cast of a float
     for row in frame.itertuples():
-        assert type(row.value) is type(expected[(row.session, row.target, row.field, None if pd.isna(row.sample) else int(row.sample))])
+        assert type(row.value) is type(
+            expected[(row.session, row.target, row.field, None if pd.isna(row.sample) else int(row.sample))]
+        )
     assert frame["value"].dtype == object  # ints past int64 and floats mixed: kept as they are
 
 
@@ -94,7 +99,10 @@ def test_field_paths_list_items_and_subtrees(make_storage: Callable[..., BaseSto
     storage, a, _b = _sessions(make_storage)
     _save(storage, a, "t1", {"samples": [5, 6, 7], "runs": [{"ms": 1.5}, {"ms": 2.5}], "t": {"a": 1, "b": [2, 3]}})
     frame = collect(storage, KEY, fields=["samples.0", "runs.1.ms", "t"], sessions=a)
-    got = [(f, v, None if pd.isna(s) else int(s)) for f, v, s in zip(frame["field"], frame["value"], frame["sample"], strict=True)]
+    got = [
+        (f, v, None if pd.isna(s) else int(s))
+        for f, v, s in zip(frame["field"], frame["value"], frame["sample"], strict=True)
+    ]
     assert got == [("samples.0", 5, None), ("runs.1.ms", 2.5, None), ("t.a", 1, None), ("t.b", 2, 0), ("t.b", 3, 1)]
 
 
@@ -128,8 +136,16 @@ def test_sessions_in_the_given_order_and_targets_filter(make_storage: Callable[.
 @pytest.mark.parametrize(
     ("call", "error", "words"),
     [
-        (lambda s, a: collect(s, KEY, sessions=[a, "nosuch_session"]), StorageKeyError, ["nosuch_session", "sessions with data"]),
-        (lambda s, a: collect(s, KEY, sessions=a, fields=["nope.x"]), StorageKeyError, ["'nope.x'", "dotted path", "latency_ms"]),
+        (
+            lambda s, a: collect(s, KEY, sessions=[a, "nosuch_session"]),
+            StorageKeyError,
+            ["nosuch_session", "sessions with data"],
+        ),
+        (
+            lambda s, a: collect(s, KEY, sessions=a, fields=["nope.x"]),
+            StorageKeyError,
+            ["'nope.x'", "dotted path", "latency_ms"],
+        ),
         (lambda s, a: collect(s, "no/such.json", sessions=a), StorageKeyError, ["no value", "no/such.json"]),
         (lambda s, a: collect(s, KEY, sessions=a, fields=["a..b"]), StorageValueError, ["a..b", "dotted path"]),
         (lambda s, a: collect(s, KEY, sessions=a, fields=[]), StorageValueError, ["fields is empty"]),
@@ -137,7 +153,16 @@ def test_sessions_in_the_given_order_and_targets_filter(make_storage: Callable[.
         (lambda s, a: collect(s, KEY, sessions=a, versions=True), StorageKeyError, ["no version"]),
         (lambda s, a: collect(s, KEY, sessions=[]), StorageValueError, ["sessions is empty"]),
     ],
-    ids=["unknown-session", "field-nowhere", "key-nowhere", "bad-path", "no-fields", "non-numeric", "no-versions", "empty"],
+    ids=[
+        "unknown-session",
+        "field-nowhere",
+        "key-nowhere",
+        "bad-path",
+        "no-fields",
+        "non-numeric",
+        "no-versions",
+        "empty",
+    ],
 )
 def test_bad_input_is_a_clear_error_never_an_empty_table(
     make_storage: Callable[..., BaseStorage], call: Any, error: type[Exception], words: list[str]
@@ -217,7 +242,10 @@ def test_field_helpers() -> None:
     assert parse_field(".") == () and parse_field("a.0.b") == ("a", "0", "b")
     assert [(leaf.field, leaf.value, leaf.sample) for leaf in numeric_leaves(5)] == [(".", 5, None)]
     doc = {"a": [1, "x", {"b": 2}], "c": True, "d": None, "e": []}
-    assert [(leaf.field, leaf.value) for leaf in numeric_leaves(doc)] == [("a.0", 1), ("a.2.b", 2)]  # bools are not numbers
+    assert [(leaf.field, leaf.value) for leaf in numeric_leaves(doc)] == [
+        ("a.0", 1),
+        ("a.2.b", 2),
+    ]  # bools are not numbers
     found: set[str] = set()
     assert [leaf.value for leaf in extract(doc, ["a.1", "c", "zz", "a.9", "a.²"], found)] == ["x", True]
     assert found == {"a.1", "c"}

@@ -84,7 +84,7 @@ def test_verdict_rules() -> None:
 
 def test_big_ints_are_ranked_exactly() -> None:
     big = 2**60
-    base = [big + i for i in range(0, 8)]
+    base = [big + i for i in range(8)]
     cand = [big + i for i in range(100, 108)]  # all larger, but equal to base as floats
     result = judge(base, cand, tolerance=NO_TOL, alpha=0.05)
     assert result.verdict == "worse" and result.p_value is not None and result.p_value < 0.001
@@ -214,7 +214,10 @@ def test_comparison_display_is_sorted_counted_and_deterministic() -> None:
     html = cmp._repr_html_()
     assert "psnb-comparison" in html and "2 worse" in html and "psnb-bad" in html and "<script" not in html
     assert cmp._repr_html_() == html and cmp._text_twin() == text
-    assert repr(cmp) == "Comparison(key='results/timings.json', baseline='base', candidate='cand', rows=4, worse=2, noise=1, same=1)"
+    assert (
+        repr(cmp)
+        == "Comparison(key='results/timings.json', baseline='base', candidate='cand', rows=4, worse=2, noise=1, same=1)"
+    )
     frame = cmp.to_frame()
     assert list(frame["target"]) == ["d", "c", "b", "a"] and frame["change"].dtype == "float64"
     many = Comparison(KEY, "base", "cand", [_row(f"t{i:03d}", "same", 0.0) for i in range(100)], max_rows=10)

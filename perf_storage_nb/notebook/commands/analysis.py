@@ -6,6 +6,7 @@ pandas, scipy and matplotlib load when one of these runs, not when the extension
 from __future__ import annotations
 
 from argparse import Namespace
+from dataclasses import dataclass
 from typing import Any
 
 from IPython.display import display
@@ -156,9 +157,22 @@ def _gate(ctx: Context, args: Namespace, body: str) -> None:
     ctx.say(1, f"gate passed: no field of {key!r} is worse in {storage.session_id} than in {args.against}")
 
 
-GATE = Command(
+@dataclass(frozen=True)
+class _RequiredOption(Command):
+    """A Command whose usage shows one option as required (the handler checks it; argparse options are optional)."""
+
+    required: str = ""
+
+    @property
+    def usage(self) -> str:
+        """The generated usage, with the required option unbracketed."""
+        return super().usage.replace(f"[{self.required}]", self.required)
+
+
+GATE = _RequiredOption(
     "gate",
     "Run the cell, compare this session with --against BASELINE, and fail the cell if any field is worse.",
     args=(Arg("--against", metavar="BASELINE", complete=Complete.SESSION), KEY, FIELDS, *TOLERANCES),
     cell=_gate,
+    required="--against BASELINE",
 )
