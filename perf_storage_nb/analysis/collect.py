@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..base import BaseStorage
 from ..codec import is_number
@@ -29,8 +29,7 @@ __all__ = ["Collected", "Row", "collect", "collect_rows", "frame_of"]
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One tidy row: one value of one field (one sample of it) of one target in one session (one version)."""
 
     session: str

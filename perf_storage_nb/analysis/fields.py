@@ -8,8 +8,8 @@ stays that int.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from ..codec import is_number
 from ..errors import StorageValueError, StorageValueTypeError
@@ -22,8 +22,7 @@ ROOT = "."
 FIELD_FORM = "a dotted path into the stored JSON, e.g. 'timings.parse_ms', list items as 'samples.0'"
 
 
-@dataclass(frozen=True)
-class Leaf:
+class Leaf(NamedTuple):
     """One value found at a field: ``sample`` is its index when the field holds a list of numbers (samples)."""
 
     field: str
@@ -35,6 +34,11 @@ def parse_field(path: object) -> tuple[str, ...]:
     """``"timings.parse_ms"`` -> ``("timings", "parse_ms")``; ``"."`` is the root; StorageValueError otherwise."""
     if not isinstance(path, str):
         raise StorageValueTypeError(f"a field path must be a str ({FIELD_FORM}), not {type(path).__name__}")
+    return _parse(path)
+
+
+@lru_cache(maxsize=1024)  # called once per value and field: the same few paths over and over
+def _parse(path: str) -> tuple[str, ...]:
     if path == ROOT:
         return ()
     parts = tuple(path.split("."))
