@@ -209,7 +209,7 @@ def test_comparison_display_is_sorted_counted_and_deterministic() -> None:
     assert [r.target for r in cmp.rows] == ["d", "c", "b", "a"]
     assert cmp.counts() == {"worse": 2, "noise": 1, "same": 1} and not cmp
     text = cmp._text_twin()
-    assert text.splitlines()[0] == f"{KEY}: cand vs baseline base: 2 worse, 1 noise, 1 same"
+    assert text.splitlines()[0] == f"{KEY}: cand against base: 2 worse, 1 noise, 1 same"
     assert "Mann-Whitney U" in text and "tolerance 5%" in text and "+50.0%" in text
     html = cmp._repr_html_()
     assert "psnb-comparison" in html and "2 worse" in html and "psnb-bad" in html and "<script" not in html

@@ -176,7 +176,7 @@ def test_matrix_statuses_and_stages_on_every_backend(make_storage: Callable[...,
     assert {c.key for c in only.cells} == {"output/page.html", "output/shot.png"}
     assert only.first_divergent("t1") is None  # no stages given
     text = result._text_twin()
-    assert text.splitlines()[0] == f"{b} vs baseline {a}: 3 targets x 5 keys: 3 changed, 2 added, 1 removed, 3 same"
+    assert text.splitlines()[0] == f"{b} against {a}: 3 targets x 5 keys: 3 changed, 2 added, 1 removed, 3 same"
     assert "first divergent" in text and "~ t1 output/page.html: 2 lines differ" in text
     html = result._repr_html_()
     assert "psnb-matrix" in html and "3 changed" in html and result._repr_html_() == html

@@ -99,7 +99,7 @@ class ComparisonRow:
         """One line: ``worse  t03 latency_ms: 12.1 -> 15.2 (+25.6%, p=0.0002)``."""
         detail = ", ".join(p for p in (format_change(self.change), self._p_text()) if p)
         values = f"{format_number(self.baseline) or '-'} -> {format_number(self.candidate) or '-'}"
-        return f"{self.verdict:<7} {self.target} {self.field}: {values}" + (f" ({detail})" if detail else "")
+        return f"{self.verdict} {self.target} {self.field}: {values}" + (f" ({detail})" if detail else "")
 
     def _p_text(self) -> str:
         return "" if self.p_value is None else f"p={self.p_value:.2g}"
@@ -220,7 +220,7 @@ class Comparison(DisplayObject):
 
     def _text_twin(self) -> str:
         counts = ", ".join(f"{n} {v}" for v, n in self.counts().items()) or "no rows"
-        lines = [f"{self.key}: {self.candidate} vs baseline {self.baseline}: {counts}", f"  ({self.method_text()})"]
+        lines = [f"{self.key}: {self.candidate} against {self.baseline}: {counts}", f"  ({self.method_text()})"]
         shown, more = self._shown()
         cells = [_COLUMNS] + [r.cells() for r in shown]
         widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
@@ -236,7 +236,7 @@ class Comparison(DisplayObject):
 
     def _html_body(self) -> str:
         badges = "".join(badge(f"{n} {v}", VERDICT_TONES[v]) for v, n in self.counts().items())  # type: ignore[index]
-        title = f"<b>{esc(self.key)}</b>: {code(self.candidate)} vs baseline {code(self.baseline)}"
+        title = f"<b>{esc(self.key)}</b>: {code(self.candidate)} against {code(self.baseline)}"
         shown, more = self._shown()
         rows: list[Sequence[str | Cell]] = []
         for r in shown:

@@ -82,7 +82,7 @@ def plot(
     order = plan_sessions(storage, sessions)
     if len(order) < 2:
         raise StorageValueError(
-            f"plot compares sessions and needs at least 2, got {len(order)} ({', '.join(order)}): "
+            f"a plot compares sessions: it needs at least 2, got {len(order)} ({', '.join(order)}); "
             "pass sessions=['baseline', 'candidate']"
         )
     found = collect_rows(storage, key, fields=[field], sessions=order, targets=targets)

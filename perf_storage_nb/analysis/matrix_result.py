@@ -110,7 +110,7 @@ class Matrix(DisplayObject):
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items()) or "no keys"
         scope = f" under {self.prefix!r}" if self.prefix else ""
         return (
-            f"{self.candidate} vs baseline {self.baseline}{scope}: {plural(len(self.targets), 'target')} x "
+            f"{self.candidate} against {self.baseline}{scope}: {plural(len(self.targets), 'target')} x "
             f"{plural(len(self.keys), 'key')}: {counts}"
         )
 
@@ -156,7 +156,7 @@ class Matrix(DisplayObject):
         rows, keys, more_rows, more_keys = self._layout()
         badges = "".join(status_badge(s, n) for s, n in self.counts().items())
         scope = f" under {code(self.prefix)}" if self.prefix else ""
-        title = f"<b>matrix</b>: {code(self.candidate)} vs baseline {code(self.baseline)}{scope}"
+        title = f"<b>matrix</b>: {code(self.candidate)} against {code(self.baseline)}{scope}"
         size = muted(esc(f"{plural(len(self.targets), 'target')} x {plural(len(self.keys), 'key')}"))
         parts = [head_line(title, badges, size)]
         if rows:
