@@ -170,14 +170,14 @@ def test_matrix_statuses_and_stages_on_every_backend(make_storage: Callable[...,
         ("t3", "graphs/parsed.json"): "added",
     }
     assert [result.first_divergent(t) for t in ("t1", "t2", "t3")] == ["graphs/", "graphs/", "graphs/"]
-    assert result.cell("t1", "output/page.html").summary == "2 lines differ"  # type: ignore[union-attr]
+    assert result.cell("t1", "output/page.html").summary == "1 line changed"  # type: ignore[union-attr]
     assert result.cell("t2", "graphs/parsed.json").summary == "1 change"  # type: ignore[union-attr]
     only = matrix(storage, a, b, prefix="output/")
     assert {c.key for c in only.cells} == {"output/page.html", "output/shot.png"}
     assert only.first_divergent("t1") is None  # no stages given
     text = result._text_twin()
     assert text.splitlines()[0] == f"{b} against {a}: 3 targets x 5 keys: 3 changed, 2 added, 1 removed, 3 same"
-    assert "first divergent" in text and "~ t1 output/page.html: 2 lines differ" in text
+    assert "first divergent" in text and "~ t1 output/page.html: 1 line changed" in text
     html = result._repr_html_()
     assert "psnb-matrix" in html and "3 changed" in html and result._repr_html_() == html
     frame = result.to_frame()

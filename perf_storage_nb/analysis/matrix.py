@@ -115,8 +115,8 @@ def _summary(storage: BaseStorage, base: str, cand: str, cell: MatrixCell) -> st
         return f"{type(before).__name__} -> {type(after).__name__}"
     result = diff_values(before, after, labels=(base, cand))
     if isinstance(before, str) and isinstance(after, str):
-        lines = [line for c in result.changes for line in c.text_diff]
-        n = sum(1 for line in lines if line[:1] in "+-" and line[:3] not in ("+++", "---"))
-        return f"{n} line{'' if n == 1 else 's'} differ" if n else "text differs"
+        lines = [line for c in result.changes for line in c.text_diff if line[:3] not in ("+++", "---")]
+        n = max(sum(1 for line in lines if line[:1] == "-"), sum(1 for line in lines if line[:1] == "+"))
+        return f"{n} line{'' if n == 1 else 's'} changed" if n else "text changed"
     n = len(result.changes)
     return f"{n} change{'' if n == 1 else 's'}"

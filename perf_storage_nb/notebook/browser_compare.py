@@ -58,7 +58,7 @@ class SessionCompareView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ship
             cells.append(widgets.HTML(code(target)))
             for key in self.columns:
                 cells.append(self._cell(self.matrix.cell(target, key)))
-        columns = f"minmax(120px, max-content) repeat({len(self.columns)}, minmax(90px, 1fr))"
+        columns = f"max-content repeat({len(self.columns)}, max-content)"
         grid = widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns=columns, grid_gap="2px 6px"))
         grid.add_class("psnb-compare-grid")
         return grid
