@@ -60,8 +60,8 @@ class ComparisonRow:
     field: str
     verdict: Verdict
     method: Method
-    baseline: Any  # median of the baseline samples (None when removed... absent)
-    candidate: Any
+    baseline: Any  # median of the baseline samples (None for an added field)
+    candidate: Any  # median of the candidate samples (None for a removed field)
     change: float | None
     p_value: float | None
     n_baseline: int
