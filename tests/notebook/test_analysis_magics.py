@@ -46,6 +46,7 @@ def shell() -> InteractiveShell:
 @pytest.fixture
 def store(shell: InteractiveShell) -> Iterator[str]:
     name = f"analysis{next(_ids)}"
+    shell.run_line_magic("config", "StorageMagics.feedback = 1")  # the shell is shared: other tests change it
     shell.run_cell(SETUP.format(name=name))
     shell.run_line_magic("storage", f"use memory://{name} cand/t0")
     yield name
