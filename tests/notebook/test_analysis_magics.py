@@ -36,11 +36,16 @@ for _sess, _f in (("base", 1.0), ("cand", 1.3)):
 
 
 @pytest.fixture(scope="module")
-def shell() -> InteractiveShell:
+def shell() -> Iterator[InteractiveShell]:
     ip = InteractiveShell.instance()
     ip.history_manager.enabled = False
     ip.run_line_magic("load_ext", "perf_storage_nb")
-    return ip
+    before = set(ip.user_ns)
+    yield ip
+    # The shell is the process-wide instance: leave its namespace as we found it (a DataFrame left there slows
+    # jedi's type inference enough to change what later completion tests see).
+    for name in set(ip.user_ns) - before:
+        del ip.user_ns[name]
 
 
 @pytest.fixture
