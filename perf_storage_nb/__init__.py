@@ -23,6 +23,7 @@ from .errors import (
     StorageNameError,
     StorageNameTypeError,
     StorageNotSupported,
+    StorageRegressionError,
     StorageValueError,
     StorageValueTypeError,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "StorageNameError",
     "StorageNameTypeError",
     "StorageNotSupported",
+    "StorageRegressionError",
     "StorageValueError",
     "StorageValueTypeError",
     "available_backends",

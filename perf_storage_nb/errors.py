@@ -13,6 +13,7 @@ naturally catch, so ``except KeyError`` / ``except ValueError`` / ``except TypeE
      ├── StorageConfigError      also ValueError   a bad backend name, option, URL or env var
      │    └── StorageConfigTypeError  also TypeError    ... an option of the wrong type
      ├── StorageNotSupported     also NotImplementedError  the backend cannot do this at all
+     ├── StorageRegressionError  also AssertionError   a comparison found regressions (lists them)
      └── StorageBackendError     also OSError      I/O or HTTP failure; ``__cause__`` holds the original
           ├── StorageConnectionError  also ConnectionError  server down / refused / timed out (names the URL)
           └── StorageAuthError        also PermissionError  API key missing or wrong
@@ -41,6 +42,7 @@ __all__ = [
     "StorageNameError",
     "StorageNameTypeError",
     "StorageNotSupported",
+    "StorageRegressionError",
     "StorageValueError",
     "StorageValueTypeError",
 ]
@@ -97,6 +99,21 @@ class StorageConfigTypeError(StorageConfigError, TypeError):
 
 class StorageNotSupported(StorageError, NotImplementedError):  # noqa: N818 - public name since 0.1
     """The backend (or the server behind it) cannot do this operation at all."""
+
+
+class StorageRegressionError(StorageError, AssertionError):
+    """A comparison found regressions (``Comparison.raise_for_regressions``, ``%%storage gate``); lists them.
+
+    Also an AssertionError: a failed regression gate is a failed check, so test runners report it as one.
+    ``regressions`` holds the rows that were worse than the baseline.
+    """
+
+    def __init__(self, message: str, regressions: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.regressions = regressions
+
+    def __reduce__(self) -> tuple[type, tuple[str, tuple[object, ...]]]:
+        return type(self), (str(self), self.regressions)
 
 
 class StorageBackendError(StorageError, OSError):

@@ -36,10 +36,11 @@ EXPECTED = [
     "05_widget_browser.ipynb",
     "06_direct_cache_access.ipynb",
     "07_mini_experiment.ipynb",
+    "08_compare_runs.ipynb",
 ]
 
 
-def test_the_seven_notebooks_are_there_in_order() -> None:
+def test_the_notebooks_are_there_in_order() -> None:
     assert [p.name for p in NOTEBOOKS] == EXPECTED
     assert tour.notebooks_dir() == REPO / "notebooks"
 

@@ -80,6 +80,13 @@ class StorageBrowser(BrowserNavigation):
         """Call ``callback(browser)`` whenever a key is selected."""
         self._callbacks.append(callback)
 
+    def compare_sessions(self, baseline: str, candidate: str | None = None, **options: Any) -> Any:
+        """The "compare sessions" view (:mod:`.browser_compare`) of this backend; candidate: the browsed session."""
+        from .browser_compare import open_compare
+
+        storage = self._storages[self._backend.value]
+        return open_compare(storage, baseline, candidate or self._session.value, **options)
+
     def on_close(self, callback: Callable[[], Any]) -> None:
         """Call ``callback()`` once when the browser closes (e.g. to close the storage it browsed)."""
         self._close_callbacks.append(callback)

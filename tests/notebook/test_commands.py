@@ -39,6 +39,13 @@ USAGES = {
     "snapshot": "%storage snapshot NAME [SCOPE] [-o VAR]",
     "diff": "%storage diff [A] [B] [--against SESSION[/TARGET]] [--tol REL] [--abs-tol ABS] [--exclude PATTERN]..."
     "   |   %%storage diff [SCOPE] [--tol REL] [--abs-tol ABS] [--exclude PATTERN]...",
+    "collect": "%storage collect KEY [--field F]... [--sessions A,B] [--versions] [-o VAR]",
+    "compare": "%storage compare BASELINE [CANDIDATE] KEY [--field F]... [--tol REL] [--abs-tol ABS] [--alpha A] "
+    "[--higher F]... [-o VAR]",
+    "plot": "%storage plot KEY FIELD [--sessions A,B] [--kind auto|points|strip] [-o VAR]",
+    "matrix": "%storage matrix BASELINE [CANDIDATE] [--prefix PREFIX] [--stages S1,S2] [--browse] [-o VAR]",
+    "gate": "%%storage gate --against BASELINE KEY [--field F]... [--tol REL] [--abs-tol ABS] [--alpha A] "
+    "[--higher F]...",
     "capture": "%%storage capture [-q] KEY",
     "help": "%storage help [SUBCOMMAND]",
 }
@@ -46,7 +53,7 @@ USAGES = {
 
 def test_usage_lines_are_generated_from_the_parsers() -> None:
     found = load_commands()
-    assert list(found) == list(USAGES)  # help order: navigation, values, diffing, capture, help
+    assert list(found) == list(USAGES)  # help order: navigation, values, diffing, analysis, capture, help
     assert {name: command.usage for name, command in found.items()} == USAGES
 
 
