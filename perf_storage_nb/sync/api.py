@@ -10,7 +10,7 @@ from typing import Any
 from ..addressing import Address, parse_address
 from ..base import BaseStorage
 from ..errors import StorageKeyError, StorageNameError
-from ..names import check_id
+from ..names import check_id, is_valid_key
 from .endpoints import location_label, open_location, parse_endpoint
 from .engine import Progress, Route, run_routes
 from .result import SyncResult
@@ -99,7 +99,7 @@ def _copy_routes(source: BaseStorage, a: Address, target: BaseStorage, b: Addres
         ]
     src_t = source.for_session(a.session, a.target)
     dst_t = target.for_session(b.session, b.target or a.target)
-    if src_prefix and src_t.exists(src_prefix):
+    if is_valid_key(src_prefix) and src_t.exists(src_prefix):
         name = src_prefix.rsplit("/", 1)[-1]
         dst_key = src_prefix if not b.key else (b.key + name if b.key.endswith("/") else b.key)
         parse_address(f"{b.session}:{dst_key}", prefix=False)  # a whole, valid key (StorageNameError if not)

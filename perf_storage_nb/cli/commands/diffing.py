@@ -23,9 +23,10 @@ def _build_diff(parser: argparse.ArgumentParser) -> None:
 
 def _diff(ctx: Context) -> int:
     from ...addressing import scope_storages
-    from ...diff import diff_keys, diff_scopes
+    from ...diff import diff_keys, diff_scopes, parse_tolerance
 
     args = ctx.args
+    parse_tolerance(args.tol)  # a bad tolerance is refused before anything is read
     root_a, a = ctx.endpoint(args.a)
     root_b, b = ctx.endpoint(args.b)
     opts = {"rel_tol": args.tol, "abs_tol": args.abs_tol, "exclude_paths": args.exclude, "labels": (args.a, args.b)}
