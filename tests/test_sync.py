@@ -344,3 +344,19 @@ def test_any_keys_and_values_round_trip_through_the_cache_service(
             assert got.load_any(key) == src.load_any(key)
     finally:
         client.close()
+
+
+def test_checkpoints_during_a_run_never_lose_a_recorded_hash(
+    tmp_path: Path, remote: CacheServiceStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perf_storage_nb.sync import manifest
+
+    # Checkpoint after every few keys on 8 threads: overlapping checkpoints must not overwrite newer records.
+    monkeypatch.setattr(manifest, "CHECKPOINT_KEYS", 3)
+    monkeypatch.setattr(manifest, "CHECKPOINT_SECONDS", 0.0)
+    src = MemoryStorage("exp", "t")
+    for i in range(120):
+        src.save(f"k{i:03d}", {"i": i})
+    assert sync(src, remote, progress=False, workers=8).added == 120
+    again = sync(src, remote, progress=False)
+    assert again.unchanged == 120 and again.reads == {"source": 0, "destination": 0}

@@ -61,6 +61,7 @@ class CacheServiceIndex(TargetIndex):
         self._entry = client.target_entry(storage.session_id, storage.target_id, namespace)
         self._trust = trust
         self._lock = threading.Lock()
+        self._writing = threading.Lock()
         self._folder = ""
         self._body: dict[str, Any] | None = None
         self._kept: dict[str, Any] = {}  # manifest entries outside the scanned folder: left as they were
@@ -128,7 +129,19 @@ class CacheServiceIndex(TargetIndex):
         )
 
     def checkpoint(self, *, final: bool) -> int:
-        """Write the manifest if anything was learned: one listing and one entry update; returns 1 or 0 writes."""
+        """Write the manifest if anything was learned: one listing and one entry update; returns 1 or 0 writes.
+
+        One checkpoint at a time: two overlapping ones could land in the wrong order and lose the newer record.
+        A checkpoint on the way skips when another is running; the final one waits for it.
+        """
+        if not self._writing.acquire(blocking=final):
+            return 0
+        try:
+            return self._checkpoint()
+        finally:
+            self._writing.release()
+
+    def _checkpoint(self) -> int:
         with self._lock:
             snapshot = dict(self._learned)
         if not self.writable or not snapshot:
