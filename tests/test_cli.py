@@ -91,7 +91,8 @@ def work(tmp_path: Path) -> Path:
 
 
 def snapshot_tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+    files = (p for p in root.rglob("*") if p.is_file())
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 # ---- navigation -------------------------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_local_to_cache_service_to_a_fresh_local_root_is_byte_identical(
     pulled = sync(remote, back, progress=False)
     assert pulled.ok and pulled.added == len(values)
     assert tree(tmp_path / "back") == tree(tmp_path / "src")
-    for (session, target, key), value in values.items():  # kinds survive too (loaders are kind-checked)
+    for session, target, key in values:  # kinds survive too (loaders are kind-checked)
         assert same_info(back.for_session(session, target), src.for_session(session, target), key)
 
 
@@ -309,7 +309,10 @@ def test_progress_callback_sees_every_key(tmp_path: Path) -> None:
 _segment = st.from_regex(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,12}", fullmatch=True).filter(lambda s: s not in (".", ".."))
 _key = st.lists(_segment, min_size=1, max_size=3).map("/".join)
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
