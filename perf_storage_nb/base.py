@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import IO, Any, ClassVar, Self
 
 from . import codec
+from .display.html import code, esc
 from .errors import (
     StorageBackendError,
     StorageKeyError,
@@ -67,10 +67,8 @@ class BaseStorage(ABC):
         return f"{type(self).__name__}(session_id={self._session_id!r}, target_id={self._target_id!r})"
 
     def _repr_html_(self) -> str:
-        return (
-            f"<span class='psnb-storage'><b>{html.escape(type(self).__name__)}</b> "
-            f"<code>{html.escape(self._session_id)}</code> / <code>{html.escape(self._target_id)}</code></span>"
-        )
+        name, session, target = esc(type(self).__name__), code(self._session_id), code(self._target_id)
+        return f"<span class='psnb-storage'><b>{name}</b> {session} / {target}</span>"
 
     # ---- primitives (backends) --------------------------------------------------------------------
     # Required: to_config, _write, _read, _remove, _iter_keys. Optional, with defaults below: _stat and _exists

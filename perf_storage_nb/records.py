@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Self
 
+from .display.html import code, fields_table
 from .errors import StorageError
 from .kinds import Kind
 
@@ -37,10 +37,7 @@ class KeyInfo:
         rows = [("key", self.key), ("kind", self.kind), ("size", f"{self.size:,} B"), ("hash", self.hash)]
         if self.modified is not None:
             rows.append(("modified", self.modified.isoformat()))
-        cells = "".join(
-            f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows
-        )
-        return f"<table class='psnb-info'>{cells}</table>"
+        return fields_table((name, code(value)) for name, value in rows)
 
 
 @dataclass

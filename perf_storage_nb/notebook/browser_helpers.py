@@ -1,0 +1,71 @@
+"""Pure helpers of the storage browser (no widgets): key filter, paging, variable names, the static listing."""
+
+from __future__ import annotations
+
+import fnmatch
+import keyword
+import re
+from collections.abc import Sequence
+
+from ..display import clip, code, esc
+from ..display.html import muted
+
+__all__ = ["filter_keys", "one_line", "page_of", "snapshot_html", "var_name_for"]
+
+
+def filter_keys(keys: Sequence[str], pattern: str) -> list[str]:
+    """Keys matching ``pattern``: a glob when it has ``*?[``, else a case-insensitive substring."""
+    pattern = pattern.strip()
+    if not pattern:
+        return list(keys)
+    if any(c in pattern for c in "*?["):
+        rx = re.compile(fnmatch.translate(pattern), re.IGNORECASE)
+        return [k for k in keys if rx.match(k)]
+    needle = pattern.casefold()
+    return [k for k in keys if needle in k.casefold()]
+
+
+def page_of(items: Sequence[str], page: int, size: int) -> tuple[list[str], int, int]:
+    """``(items of the page, clamped page index, page count)``; an empty list has one empty page."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 0), pages - 1)
+    return list(items[page * size : (page + 1) * size]), page, pages
+
+
+def var_name_for(key: str) -> str:
+    """A Python identifier derived from ``key`` (``runs/a-1.json`` -> ``a_1``)."""
+    stem = key.rsplit("/", 1)[-1].split(".", 1)[0]
+    name = re.sub(r"\W+", "_", stem).strip("_") or "value"
+    if name[0].isdigit():
+        name = f"v_{name}"
+    return f"{name}_" if keyword.iskeyword(name) else name
+
+
+def one_line(exc: BaseException) -> str:
+    """``"Type: first line of the message"``, at most 300 characters (the browser's status line)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return clip(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
+
+
+def snapshot_html(
+    backend: str,
+    sessions: Sequence[str],
+    session: str | None,
+    targets: Sequence[str],
+    target: str | None,
+    keys: Sequence[str],
+    total: int,
+    selected: str | None = None,
+) -> str:
+    """Static HTML listing shown where widgets cannot render (GitHub, nbviewer, nbconvert)."""
+    where = " / ".join(code(p) for p in (backend, session, target) if p)
+    rows = "".join(f"<li><b>{code(k)}</b></li>" if k == selected else f"<li>{code(k)}</li>" for k in keys)
+    more = f"<li>… {total - len(keys):,} more</li>" if total > len(keys) else ""
+    return (
+        "<div class='psnb-browser-snapshot'>"
+        f"<p><b>StorageBrowser</b> {where} — {len(sessions):,} session(s), {len(targets):,} target(s) in this "
+        f"session, {total:,} key(s) in this target</p>"
+        f"<p>sessions: {esc(', '.join(sessions[:20]))}{' …' if len(sessions) > 20 else ''}</p>"
+        f"<ul>{rows}{more}</ul>"
+        f"<p>{muted('<i>Static snapshot; run the notebook to browse interactively.</i>')}</p></div>"
+    )
