@@ -5,23 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
+from ..display import DisplayObject, badge, code, esc, head_line, human_size, muted, table, tone_of
 from ..errors import StorageError
 
 __all__ = ["Action", "KeyChange", "SyncResult"]
 
 Action = Literal["added", "updated", "deleted", "failed"]
 _MARK = {"added": "+", "updated": "~", "deleted": "-", "failed": "!"}
-
-
-def _size(n: int) -> str:
-    if n < 1000:
-        return f"{n} B"
-    for unit in ("kB", "MB", "GB"):
-        n_f = n / 1000.0
-        if n_f < 1000 or unit == "GB":
-            return f"{n_f:.1f} {unit}"
-        n = int(n_f)
-    return f"{n} B"  # pragma: no cover - the loop always returns
+#: each action in the tone of the diff word it means (added / changed / removed / failed)
+_TONE = {"added": tone_of("added"), "updated": tone_of("changed"), "deleted": tone_of("removed"), "failed": "bad"}
+HTML_ROWS = 200  # changes shown in the HTML table (the text twin and to_dict() have them all)
 
 
 @dataclass(frozen=True)
@@ -59,12 +52,12 @@ class KeyChange:
         """One text line: ``+ s/t:key (json, 1.2 kB)`` or ``! s/t:key: the error``."""
         if self.action == "failed":
             return f"! {self.address}: {self.error}"
-        what = ", ".join(p for p in (self.kind, _size(self.size) if self.size is not None else "") if p)
+        what = ", ".join(p for p in (self.kind, human_size(self.size) if self.size is not None else "") if p)
         return f"{_MARK[self.action]} {self.address}" + (f" ({what})" if what else "")
 
 
 @dataclass(frozen=True)
-class SyncResult:
+class SyncResult(DisplayObject):
     """Outcome of :func:`~perf_storage_nb.sync.sync` or :func:`~perf_storage_nb.sync.copy`.
 
     ``changes`` lists every key added, updated or deleted at the destination (in a dry run: that would be) and
@@ -133,7 +126,7 @@ class SyncResult:
             f"{self.added} added, {self.updated} updated, {self.deleted} deleted, {self.unchanged} unchanged, "
             f"{len(self.failed)} failed"
         )
-        copied = f"; {verb} {_size(self.bytes_copied)}" if self.bytes_copied else ""
+        copied = f"; {verb} {human_size(self.bytes_copied)}" if self.bytes_copied else ""
         dry = " (dry run: nothing written)" if self.dry_run else ""
         n = self.targets
         return f"{self.source} -> {self.destination}: {n} target{'' if n == 1 else 's'}, {counts}{copied}{dry}"
@@ -164,5 +157,28 @@ class SyncResult:
             "changes": [c.to_dict() for c in self.changes],
         }
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(self.to_text(limit=100))
+    def _text_twin(self) -> str:
+        return self.to_text(limit=HTML_ROWS)
+
+    def _html_body(self) -> str:
+        counts = [(a, self._count(a)) for a in ("added", "updated", "deleted", "failed")]
+        badges = "".join(badge(f"{n} {a}", _TONE[a]) for a, n in counts if n or a != "failed")
+        same = muted(f"{self.unchanged} unchanged") + (muted(" · dry run: nothing written") if self.dry_run else "")
+        head = head_line(f"{code(self.source)} → {code(self.destination)}", badges + same)
+        if not self.changes:
+            return f"<div class='psnb-sync'>{head}{muted('nothing to copy', 'div')}</div>"
+        rows = [
+            [
+                badge(c.action, _TONE[c.action]),
+                code(c.address),
+                esc(c.kind),
+                esc(human_size(c.size)) if c.size is not None else "",
+                esc(c.error),
+            ]
+            for c in self.changes[:HTML_ROWS]
+        ]
+        more = len(self.changes) - HTML_ROWS
+        tail = muted(f"… {more} more", "div") if more > 0 else ""
+        return (
+            f"<div class='psnb-sync'>{head}{table(['', 'key', 'kind', 'size', 'error'], rows, right=[3])}{tail}</div>"
+        )

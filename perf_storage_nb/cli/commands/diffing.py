@@ -67,3 +67,88 @@ DIFF = Command(
         "perf-storage diff ./perf_results#exp1 http://127.0.0.1:10017#exp1   # local against the cache service",
     ),
 )
+
+
+# ---- compare -----------------------------------------------------------------------------------------------------
+def _build_compare(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("baseline", metavar="BASELINE", help="the baseline session")
+    parser.add_argument("candidate", metavar="CANDIDATE", help="the session to judge")
+    parser.add_argument("key", metavar="KEY", help="the JSON results key both sessions hold (in each target)")
+    parser.add_argument("--tol", metavar="REL", default="0%", help="relative tolerance, e.g. 5%% (default 0%%)")
+    parser.add_argument("--abs-tol", metavar="ABS", default="0", help="absolute tolerance in the field's unit")
+    parser.add_argument(
+        "--field", action="append", dest="fields", metavar="PATH", help="a numeric field to judge; repeatable"
+    )
+    parser.add_argument(
+        "--higher-is-better", action="append", default=[], metavar="FIELD", help="a field where more is better"
+    )
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level of the Mann-Whitney U test")
+    parser.add_argument("--target", action="append", dest="targets", metavar="TARGET", help="only these targets")
+
+
+def comparison_dict(result: object) -> dict[str, object]:
+    """A Comparison as JSON: its key, sessions, counts and one object per row (the ComparisonRow fields)."""
+    import dataclasses
+
+    rows = [
+        {name: _plain(value) for name, value in dataclasses.asdict(row).items()} for row in getattr(result, "rows", [])
+    ]
+    return {
+        "key": getattr(result, "key", None),
+        "baseline": getattr(result, "baseline", None),
+        "candidate": getattr(result, "candidate", None),
+        "counts": dict(getattr(result, "counts", {})),
+        "regressions": len(getattr(result, "regressions", [])),
+        "rows": rows,
+    }
+
+
+def _plain(value: object) -> object:
+    """numpy scalars and the like as plain JSON numbers."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) and not isinstance(value, (list, dict, str, bytes)) else value
+
+
+def _compare(ctx: Context) -> int:
+    try:
+        from ...analysis import compare
+    except ImportError as exc:  # the analysis extra (pandas, scipy) is not installed
+        raise CliError(f"compare needs the analysis extra: pip install 'perf_storage_nb[analysis]' ({exc})") from None
+    args = ctx.args
+    baseline, candidate = ctx.session(args.baseline), ctx.session(args.candidate)
+    key = ctx.address(f"{baseline}:{args.key}", whole_key=True).key or ""
+    result = compare(
+        ctx.location(),
+        baseline,
+        candidate,
+        key,
+        fields=args.fields,
+        tol=args.tol,
+        abs_tol=args.abs_tol,
+        higher_is_better=args.higher_is_better,
+        alpha=args.alpha,
+        targets=args.targets,
+    )
+    if ctx.json:
+        ctx.emit(comparison_dict(result))
+    else:
+        ctx.out([result._text_twin()])
+    return DIFFERENT if result.regressions else OK
+
+
+COMPARE = Command(
+    "compare",
+    "Verdicts per target x field of a results key in two sessions (noise-aware); exit 1 on any 'worse' (a CI gate).",
+    _build_compare,
+    _compare,
+    examples=(
+        "perf-storage compare baseline exp1 results/timings.json --tol 5%",
+        "perf-storage compare baseline exp1 results/timings.json --field latency_ms --higher-is-better throughput",
+        "perf-storage compare baseline exp1 results/timings.json --json   # rows as analysis.compare gives them",
+    ),
+    description=(
+        "Compare KEY of session CANDIDATE with session BASELINE: one verdict per target x numeric field (better, "
+        "worse, same, noise, added, removed), by a Mann-Whitney U test when each side has >= 3 samples, by the "
+        "tolerances otherwise; lower is better unless --higher-is-better. Exit 1 when any verdict is 'worse'."
+    ),
+)
