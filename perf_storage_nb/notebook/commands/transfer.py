@@ -60,8 +60,7 @@ def _cp(ctx: Context, args: Namespace) -> SyncResult:
 
 CP = Command(
     "cp",
-    "Copy a key, prefix, target or session ([LOCATION#]SESSION[/TARGET][:KEY]) within or between backends; "
-    "equal keys are skipped.",
+    "Copy a key, prefix, target or session ([LOCATION#]SESSION[/TARGET][:KEY]); equal keys are skipped.",
     args=(
         Arg("src", metavar="SRC", complete=Complete.SCOPE),
         Arg("dst", metavar="DST", complete=Complete.SCOPE),
@@ -93,7 +92,7 @@ def _sync(ctx: Context, args: Namespace) -> SyncResult:
 
 SYNC = Command(
     "sync",
-    "Make a location (URL) hold the current backend's sessions (or SRC's), copying only what differs by hash.",
+    "Make a location hold this backend's sessions (or SRC's), copying only what differs by content hash.",
     args=(
         Arg("locations", metavar="[SRC] DST", nargs="+"),
         Arg("-s", "--session", metavar="SESSION", repeat=True, complete=Complete.SESSION),
