@@ -111,8 +111,19 @@ def _run(command: Command, argv: list[str]) -> int:
     except Exception as exc:
         if os.environ.get("PERF_STORAGE_DEBUG"):
             raise
-        return report(prog, exc, ctx.secrets if ctx is not None else ())
+        return report(prog, exc, [*(ctx.secrets if ctx is not None else ()), *_argv_secrets(argv)])
     finally:
         if ctx is not None:
             with suppress(Exception):  # closing connections must not turn a result into a failure
                 ctx.close()
+
+
+def _argv_secrets(argv: list[str]) -> list[str]:
+    """Secrets given on the command line (``--api-key KEY`` / ``--api-key=KEY``) and in env, to redact."""
+    found = [os.environ.get("PERF_STORAGE_API_KEY", "")]
+    for i, arg in enumerate(argv):
+        if arg == "--api-key" and i + 1 < len(argv):
+            found.append(argv[i + 1])
+        elif arg.startswith("--api-key="):
+            found.append(arg.partition("=")[2])
+    return found

@@ -38,13 +38,15 @@ USAGES = {
     "diff": "%storage diff [A] [B] [--against SESSION[/TARGET]] [--tol REL] [--abs-tol ABS] [--exclude PATTERN]..."
     "   |   %%storage diff [SCOPE] [--tol REL] [--abs-tol ABS] [--exclude PATTERN]...",
     "capture": "%%storage capture [-q] KEY",
+    "cp": "%storage cp SRC DST [-n] [--checksum] [--progress]",
+    "sync": "%storage sync [SRC] DST [-s SESSION]... [-n] [--delete] [--checksum] [--progress]",
     "help": "%storage help [SUBCOMMAND]",
 }
 
 
 def test_usage_lines_are_generated_from_the_parsers() -> None:
     found = load_commands()
-    assert list(found) == list(USAGES)  # help order: navigation, values, diffing, capture, help
+    assert list(found) == list(USAGES)  # help order: navigation, values, diffing, capture, transfer, help
     assert {name: command.usage for name, command in found.items()} == USAGES
 
 

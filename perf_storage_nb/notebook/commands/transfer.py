@@ -75,13 +75,11 @@ CP = Command(
 def _sync(ctx: Context, args: Namespace) -> SyncResult:
     from ...sync import sync
 
-    if len(args.locations) not in (1, 2):
-        raise ctx.fail("sync takes DST (from the current backend) or SRC DST")
-    src: Any = ctx.storage if len(args.locations) == 1 else args.locations[0]
+    src: Any = ctx.storage if args.src is None else args.src
     with _bar(ctx, args.progress) as progress:
         return sync(
             src,
-            args.locations[-1],
+            args.dst,
             sessions=args.session or None,
             dry_run=args.dry_run,
             delete=args.delete,
@@ -94,7 +92,8 @@ SYNC = Command(
     "sync",
     "Make a location hold this backend's sessions (or SRC's), copying only what differs by content hash.",
     args=(
-        Arg("locations", metavar="[SRC] DST", nargs="+"),
+        Arg("src", metavar="SRC", nargs="?"),  # argparse gives a lone location to DST
+        Arg("dst", metavar="DST"),
         Arg("-s", "--session", metavar="SESSION", repeat=True, complete=Complete.SESSION),
         Arg("-n", "--dry-run", flag=True),
         Arg("--delete", flag=True),
