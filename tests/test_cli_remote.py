@@ -251,3 +251,35 @@ def test_a_sync_killed_mid_run_completes_when_re_run_without_re_copying(tmp_path
     assert final["reads"] == {"source": 0, "destination": 0}  # the manifest now knows every key
     back = cli("sync", remote.url, str(tmp_path / "back"), "-s", "big", cwd=tmp_path, env=remote.env, timeout=300)
     assert back.code == 0 and tree(tmp_path / "back") == tree(tmp_path / "src")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_sync_promptly_and_records_what_arrived(tmp_path: Path, remote: Remote) -> None:
+    src = LocalStorage("big", "t0", root=tmp_path / "src")
+    total = 1200
+    for i in range(total):
+        src.save(f"runs/r{i:04d}.json", {"i": i, "pad": "x" * 200})
+    proc = subprocess.Popen(
+        [SCRIPT, "sync", str(tmp_path / "src"), remote.url, "--no-progress"],
+        cwd=tmp_path,
+        env=remote.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    probe = remote.storage("big", "t0")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(probe.list_keys()) < 200 and proc.poll() is None:
+        time.sleep(0.05)
+    probe.close()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)  # queued keys are skipped: it stops without copying the rest
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err
+    arrived = _arrived(remote, tmp_path / "src")
+    assert 0 < len(arrived) < total
+    rerun = cli("sync", str(tmp_path / "src"), remote.url, "--json", cwd=tmp_path, env=remote.env, timeout=300).json()
+    assert rerun["failed"] == 0 and rerun["added"] + rerun["unchanged"] == total
+    assert rerun["unchanged"] >= len(arrived) and rerun["reads"]["destination"] == 0  # recorded on the way out

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -97,6 +98,7 @@ class _Run:
         self.done = 0
         self.total = 0
         self.fatal: BaseException | None = None
+        self.stopped = False  # Ctrl-C: queued items are skipped
 
     def record(self, change: KeyChange | None, copied: int = 0, reads: tuple[int, int] = (0, 0)) -> None:
         with self.lock:
@@ -289,8 +291,16 @@ def run_routes(
                 _after_item(run, plan)  # nothing to do: still the end of the route (no write when nothing learned)
                 continue
             futures.extend(pool.submit(_guarded, run, plan, item) for item in plan.items)
-        for future in futures:
-            future.result()
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # Ctrl-C (or a bug): stop queued items, record what arrived, then re-raise
+            run.stopped = True
+            pool.shutdown(wait=True, cancel_futures=True)
+            for plan in plans:
+                with suppress(Exception):  # best effort: a re-run reads what is not recorded
+                    plan.dst_index.checkpoint(final=True)
+            raise
     if run.fatal is not None:
         raise run.fatal
     changes = sorted(
@@ -309,8 +319,8 @@ def run_routes(
 
 
 def _guarded(run: _Run, plan: _Plan, item: _Item) -> None:
-    """Run one item unless the run already lost its connection (then the item is skipped, not failed)."""
-    if run.fatal is not None:
+    """Run one item unless the run lost its connection or was interrupted (then it is skipped, not failed)."""
+    if run.fatal is not None or run.stopped:
         with plan.lock:
             plan.remaining -= 1
         return
