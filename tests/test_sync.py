@@ -28,7 +28,7 @@ from perf_storage_nb.backends.cache_service import CacheServiceStorage
 from perf_storage_nb.cache_client import CacheServiceClient
 from perf_storage_nb.cache_keys import key_hash
 from perf_storage_nb.sync import copy, sync
-from perf_storage_nb.sync import engine as sync_engine
+from perf_storage_nb.sync import items as sync_items
 from perf_storage_nb.sync.manifest import MANIFEST_FIELD
 
 pytest.importorskip("mgraph_ai_service_cache", reason="needs mgraph-ai-service-cache (pip install -e '.[server]')")
@@ -226,7 +226,7 @@ def test_delete_removes_only_inside_the_synced_sessions(tmp_path: Path, remote: 
 def test_large_bytes_stream_and_arrive_exactly(
     tmp_path: Path, remote: CacheServiceStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sync_engine, "STREAM_MIN", 1 << 16)  # stream anything from 64 kB: same path as 8 MB
+    monkeypatch.setattr(sync_items, "STREAM_MIN", 1 << 16)  # stream anything from 64 kB: same path as 8 MB
     src = LocalStorage("exp", "t", root=tmp_path / "src")
     data = os.urandom(3 << 20)
     src.save_bytes("big.bin", data)
@@ -242,6 +242,11 @@ def test_large_bytes_stream_and_arrive_exactly(
     assert result.ok and streamed == ["big.bin"] and result.bytes_copied == len(data)
     assert remote.for_session("exp", "t").load_bytes("big.bin") == data
     assert sync(src, remote, progress=False).unchanged == 1  # the streamed hash went into the manifest
+    # --checksum reads the remote value to hash it: in chunks too, never loaded whole
+    monkeypatch.setattr(CacheServiceStorage, "load_bytes", lambda *a, **k: pytest.fail("loaded whole"))
+    local = LocalStorage("x", "x", root=tmp_path / "src")
+    checked = sync(remote, local, sessions=["exp"], checksum=True, progress=False)
+    assert checked.ok and checked.unchanged == 1 and checked.reads == {"source": 1, "destination": 0}
 
 
 def test_copy_key_prefix_target_and_session(tmp_path: Path, remote: CacheServiceStorage) -> None:

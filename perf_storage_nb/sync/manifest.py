@@ -102,9 +102,9 @@ class CacheServiceIndex(TargetIndex):
             entry = manifest.get(key)
             if len(found) == 1 and entry is not None and entry[0] == kind and entry[3] == found[kind]:
                 self._verified[key] = entry
-                out[key] = Known(kind, entry[1], entry[2]) if self._trust else Known(kind)
-            else:
-                out[key] = Known(kind)  # two kinds at once, a changed size, or no record: read it
+                out[key] = Known(kind, entry[1], entry[2]) if self._trust else Known(kind, None, entry[2])
+            else:  # two kinds at once, a changed size, or no record: the engine reads it (bytes size: to stream)
+                out[key] = Known(kind, None, found[kind] if kind == "bytes" else None)
         return out
 
     def _list(self, cache_id: str) -> list[DataFile] | None:
