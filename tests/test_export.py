@@ -190,3 +190,59 @@ def test_the_report_in_headless_chromium(tmp_path: Path, chromium: Any, scheme: 
         context.close()
     fetched = [u for u in requests if not u.startswith(("file://", "data:", "about:"))]
     assert fetched == []  # no server, no network
+
+
+# ---- against a baseline (needs perf_storage_nb.analysis) --------------------------------------------------------
+def fill_baseline(root: Path) -> None:
+    b = LocalStorage("base", "item_001", root=root)
+    b.save("results/metrics.json", {"p50_ms": 9.0, "p99_ms": [30.0, 30.5, 31.0], "ok": True})
+    b.save_string("log.txt", "line 1\nline <2> & 'three'\n")  # same as exp1
+    b.save_string("old.txt", "only in the baseline")
+    b.for_target("item_002").save("results/metrics.json", {"p50_ms": 12.5, "p99_ms": [40.0, 41.0, 39.0]})
+
+
+@pytest.fixture
+def against(tmp_path: Path) -> Path:
+    pytest.importorskip("perf_storage_nb.analysis", reason="needs perf_storage_nb.analysis (the analysis branch)")
+    pytest.importorskip("scipy", reason="needs the analysis extra: pip install -e '.[analysis]'")
+    fill(tmp_path / "store")
+    fill_baseline(tmp_path / "store")
+    return tmp_path
+
+
+def test_export_against_a_baseline_has_the_comparison_the_matrix_and_diffs(against: Path) -> None:
+    s = LocalStorage("exp1", "item_001", root=against / "store")
+    result = export_report(s, "exp1", against / "report", against="base", compare_options={"tol": "5%"})
+    index = (against / "report" / "index.html").read_text()
+    assert "Comparison of <code>results/metrics.json</code>" in index and "Matrix against base" in index
+    diffs = sorted(str(p.relative_to(against / "report")) for p in (against / "report").rglob("diff/**/*.html"))
+    assert "targets/item_001/diff/results/metrics.json.html" in diffs  # changed
+    assert "targets/item_001/diff/old.txt.html" in diffs  # only in the baseline
+    assert "targets/item_001/diff/report.html.html" in diffs  # only in exp1
+    assert not any("log.txt" in d or "item_002" in d for d in diffs)  # equal keys have no diff page
+    for page in (against / "report").rglob("*.html"):
+        for href in hrefs(page.read_text()):
+            assert (page.parent / href).resolve().is_file(), f"{page}: broken link {href}"
+    diff_page = (against / "report" / "targets" / "item_001" / "diff" / "results" / "metrics.json.html").read_text()
+    assert "root[&#x27;p50_ms&#x27;]" in diff_page and "9.0" in diff_page and "10.0" in diff_page
+    assert result.against == "base" and result.regressions >= 1  # p50 9.0 -> 10.0 is worse beyond 5%
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_baseline_report_in_headless_chromium(against: Path, chromium: Any, scheme: str) -> None:
+    s = LocalStorage("exp1", "item_001", root=against / "store")
+    export_report(s, "exp1", against / "report", against="base", compare_options={"tol": "5%"})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(color_scheme=scheme, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto((against / "report" / "index.html").as_uri())
+        assert page.title() == "Session exp1 against base"
+        page.screenshot(path=str(SHOTS / f"export_against_index_{scheme}.png"), full_page=True)
+        page.click("a:has(.psnb-badge:has-text('changed'))")  # a matrix cell -> that key's diff page
+        page.wait_for_selector("text=p50_ms")
+        assert "results/metrics.json: base → exp1" in page.title()
+        page.screenshot(path=str(SHOTS / f"export_against_diff_{scheme}.png"), full_page=True)
+    finally:
+        context.close()
