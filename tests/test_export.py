@@ -214,7 +214,7 @@ def test_export_against_a_baseline_has_the_comparison_the_matrix_and_diffs(again
     s = LocalStorage("exp1", "item_001", root=against / "store")
     result = export_report(s, "exp1", against / "report", against="base", compare_options={"tol": "5%"})
     index = (against / "report" / "index.html").read_text()
-    assert "Comparison of <code>results/metrics.json</code>" in index and "Matrix against base" in index
+    assert "<h2>Comparison</h2>" in index and "<b>results/metrics.json</b>" in index and "Matrix against base" in index
     diffs = sorted(str(p.relative_to(against / "report")) for p in (against / "report").rglob("diff/**/*.html"))
     assert "targets/item_001/diff/results/metrics.json.html" in diffs  # changed
     assert "targets/item_001/diff/old.txt.html" in diffs  # only in the baseline

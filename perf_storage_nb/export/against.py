@@ -13,6 +13,7 @@ from ..errors import StorageError
 from .site import diff_path, index_path, link, target_path
 
 if TYPE_CHECKING:
+    from ..analysis import Matrix
     from ..base import BaseStorage
     from .writer import Target, Writer
 
@@ -68,11 +69,11 @@ class Baseline:
             if not result.rows:
                 continue
             regressions += len(result.regressions)
-            parts.append(f"<h2>Comparison of {code(key)}</h2>{result._repr_html_()}")
+            parts.append(f"<div class='psnb-export-comparison' style='margin-bottom:12px'>{result._repr_html_()}</div>")
         if not parts:
-            parts.append(f"<h2>Comparison</h2>{muted('no JSON key with numbers in both sessions', 'p')}")
+            parts.append(muted("no JSON key with numbers in both sessions", "p"))
         matrix_html = self._matrix_html(found)
-        return "".join(parts) + matrix_html, regressions, notes
+        return "<h2>Comparison</h2>" + "".join(parts) + matrix_html, regressions, notes
 
     def _json_keys(self) -> list[str]:
         """JSON keys of the exported session that the baseline also holds (in any target)."""
@@ -100,7 +101,7 @@ class Baseline:
         crumbs.append((f"diff {key}", ""))
         self.writer.write(here, f"{key}: {self.baseline} → {self.session}", result._repr_html_(), crumbs)
 
-    def _matrix_html(self, found: Any) -> str:
+    def _matrix_html(self, found: Matrix) -> str:
         here = index_path()
         keys = found.keys[:MATRIX_KEYS]
         headers = ["target", *keys, *(["first divergent stage"] if found.stages else [])]
@@ -118,6 +119,6 @@ class Baseline:
             rows.append(cells)
         more = len(found.keys) - len(keys)
         tail = muted(f"… {more} more keys: see each target's page", "p") if more > 0 else ""
-        counts = ", ".join(f"{n} {status}" for status, n in found.counts.items())
+        counts = ", ".join(f"{n} {status}" for status, n in found.counts().items())
         head = muted(esc(f"{self.baseline} → {self.session}: {counts}"), "p")
         return f"<h2>Matrix against {esc(self.baseline)}</h2>{head}{table(headers, rows)}{tail}"

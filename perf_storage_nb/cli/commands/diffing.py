@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
 from ..context import Context
 from ..outcome import DIFFERENT, OK, USAGE, CliError
 from ..record import Command
+
+if TYPE_CHECKING:
+    from ...analysis import Comparison
 
 ORDER = 30
 
@@ -86,20 +90,17 @@ def _build_compare(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", action="append", dest="targets", metavar="TARGET", help="only these targets")
 
 
-def comparison_dict(result: object) -> dict[str, object]:
+def comparison_dict(result: Comparison) -> dict[str, Any]:
     """A Comparison as JSON: its key, sessions, counts and one object per row (the ComparisonRow fields)."""
     import dataclasses
 
-    rows = [
-        {name: _plain(value) for name, value in dataclasses.asdict(row).items()} for row in getattr(result, "rows", [])
-    ]
     return {
-        "key": getattr(result, "key", None),
-        "baseline": getattr(result, "baseline", None),
-        "candidate": getattr(result, "candidate", None),
-        "counts": dict(getattr(result, "counts", {})),
-        "regressions": len(getattr(result, "regressions", [])),
-        "rows": rows,
+        "key": result.key,
+        "baseline": result.baseline,
+        "candidate": result.candidate,
+        "counts": result.counts(),
+        "regressions": len(result.regressions),
+        "rows": [{name: _plain(value) for name, value in dataclasses.asdict(row).items()} for row in result.rows],
     }
 
 
