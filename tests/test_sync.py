@@ -368,3 +368,50 @@ def test_checkpoints_during_a_run_never_lose_a_recorded_hash(
     assert sync(src, remote, progress=False, workers=8).added == 120
     again = sync(src, remote, progress=False)
     assert again.unchanged == 120 and again.reads == {"source": 0, "destination": 0}
+
+
+def test_a_final_checkpoint_that_races_with_writes_is_retried_when_quiet(
+    tmp_path: Path, remote: CacheServiceStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perf_storage_nb.errors import StorageBackendError
+    from perf_storage_nb.sync import manifest
+
+    # The memory-mode server answers 500 ("dictionary changed size during iteration") to a listing that races
+    # with writes; that race cannot be produced on demand, so the first checkpoint listings fail here.
+    original = manifest.CacheServiceIndex._list
+    failures = {"left": 2}
+
+    def flaky(self: Any, cache_id: str) -> Any:
+        if self._learned and failures["left"] > 0:  # only checkpoints (a scan has learned nothing yet)
+            failures["left"] -= 1
+            raise StorageBackendError("the cache service answered 500: dictionary changed size during iteration")
+        return original(self, cache_id)
+
+    monkeypatch.setattr(manifest.CacheServiceIndex, "_list", flaky)
+    src = MemoryStorage("exp", "t")
+    for i in range(10):
+        src.save(f"k{i}", i)
+    done = sync(src, remote, progress=False)
+    assert done.ok and done.added == 10 and done.notes == () and failures["left"] == 0
+    assert sync(src, remote, progress=False).reads == {"source": 0, "destination": 0}
+
+
+def test_hashes_that_cannot_be_recorded_are_a_note_not_a_failure(
+    tmp_path: Path, remote: CacheServiceStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perf_storage_nb.errors import StorageBackendError
+    from perf_storage_nb.sync import manifest
+
+    def broken(self: Any, *, final: bool) -> int:
+        raise StorageBackendError("the cache service answered 500")
+
+    monkeypatch.setattr(manifest.CacheServiceIndex, "checkpoint", broken)
+    src = MemoryStorage("exp", "t")
+    for i in range(4):
+        src.save(f"k{i}", i)
+    done = sync(src, remote, progress=False)
+    assert done.ok and done.added == 4 and len(done.notes) == 1 and "could not be recorded" in done.notes[0]
+    assert "note:" in done.to_text()
+    monkeypatch.undo()
+    again = sync(src, remote, progress=False)  # nothing recorded: each key is read once, none is copied again
+    assert again.unchanged == 4 and again.reads == {"source": 0, "destination": 4} and again.added == 0

@@ -72,6 +72,7 @@ class Plan:
     unchanged: int = 0
     remaining: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    unrecorded: Exception | None = None  # the final checkpoint failed (tried again when the run is quiet)
 
 
 class Run:

@@ -72,6 +72,7 @@ class SyncResult(DisplayObject):
     dry_run: bool = False
     bytes_copied: int = 0
     reads: dict[str, int] = field(default_factory=dict)  # values read to learn a hash: {"source": n, "destination": n}
+    notes: tuple[str, ...] = ()  # what went wrong without failing a key (e.g. hashes not recorded)
 
     def _count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -135,7 +136,7 @@ class SyncResult(DisplayObject):
         """The summary and one line per change (``limit``: at most that many lines of changes)."""
         rows = list(self.changes)
         shown = rows if limit is None else rows[:limit]
-        lines = [self.summary(), *(f"  {c.line()}" for c in shown)]
+        lines = [self.summary(), *(f"  note: {n}" for n in self.notes), *(f"  {c.line()}" for c in shown)]
         if len(shown) < len(rows):
             lines.append(f"  … {len(rows) - len(shown)} more")
         return "\n".join(lines)
@@ -154,6 +155,7 @@ class SyncResult(DisplayObject):
             "failed": len(self.failed),
             "bytes_copied": self.bytes_copied,
             "reads": dict(self.reads),
+            "notes": list(self.notes),
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -164,6 +166,7 @@ class SyncResult(DisplayObject):
         counts = [(a, self._count(a)) for a in ("added", "updated", "deleted", "failed")]
         badges = "".join(badge(f"{n} {a}", _TONE[a]) for a, n in counts if n or a != "failed")
         same = muted(f"{self.unchanged} unchanged") + (muted(" · dry run: nothing written") if self.dry_run else "")
+        same += "".join(muted(esc(f"note: {n}"), "div") for n in self.notes)
         head = head_line(f"{code(self.source)} → {code(self.destination)}", badges + same)
         if not self.changes:
             return f"<div class='psnb-sync'>{head}{muted('nothing to copy', 'div')}</div>"
