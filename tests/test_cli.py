@@ -337,10 +337,15 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(work: Path, args: li
 def test_help_lists_commands_examples_and_exit_codes(work: Path) -> None:
     top = cli("--help", cwd=work)
     assert top.code == 0 and "exit codes: 0 ok; 1 difference" in top.out
-    for name in ("ls", "sessions", "targets", "cat", "info", "rm", "diff", "cp", "sync", "serve"):
+    names = ("ls", "sessions", "targets", "cat", "info", "rm", "diff", "compare", "cp", "sync", "export", "serve")
+    for name in (*names, "help"):
         assert f"\n  {name} " in top.out
         page = cli(name, "--help", cwd=work)
         assert page.code == 0 and f"usage: perf-storage {name}" in page.out and "examples:" in page.out
+    assert cli("help", "sync", cwd=work).out == cli("sync", "--help", cwd=work).out
+    assert cli("help", cwd=work).out == top.out
+    wrong = cli("help", "nope", cwd=work)
+    assert wrong.code == 2 and "unknown subcommand 'nope'; subcommands:" in wrong.err
 
 
 def test_start_up_imports_no_notebook_layer_ipython_pandas_or_matplotlib(work: Path) -> None:

@@ -45,7 +45,7 @@ def find(commands: dict[str, Command], name: str) -> Command:
         return commands[name]
     import difflib  # only for a mistyped name
 
-    close = difflib.get_close_matches(name, list(commands), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(name, list(commands), n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise CliError(f"unknown subcommand {name!r}{hint}; subcommands: {', '.join(commands)}", USAGE)
 
