@@ -344,7 +344,9 @@ def test_any_keys_and_values_round_trip_through_the_cache_service(
     middle = CacheServiceStorage("x", "x", namespace=client.namespace, client=client)
     back = MemoryStorage("x", "x")
     try:
-        assert sync(src, middle, progress=False).ok and sync(src, middle, progress=False).unchanged == len(items)
+        assert sync(src, middle, progress=False).ok
+        again = sync(src, middle, progress=False)  # the predicted stored sizes matched the listing: no read
+        assert again.unchanged == len(items) and again.reads == {"source": 0, "destination": 0}
         assert sync(middle, back, progress=False).ok
         got = back.for_session("s", "t")
         for key in items:
@@ -370,24 +372,23 @@ def test_checkpoints_during_a_run_never_lose_a_recorded_hash(
     assert again.unchanged == 120 and again.reads == {"source": 0, "destination": 0}
 
 
-def test_a_final_checkpoint_that_races_with_writes_is_retried_when_quiet(
+def test_a_final_checkpoint_that_fails_is_retried_when_quiet(
     tmp_path: Path, remote: CacheServiceStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from perf_storage_nb.errors import StorageBackendError
     from perf_storage_nb.sync import manifest
 
-    # The memory-mode server answers 500 ("dictionary changed size during iteration") to a listing that races
-    # with writes; that race cannot be produced on demand, so the first checkpoint listings fail here.
-    original = manifest.CacheServiceIndex._list
+    # A 500 from the entry update (the server under load) cannot be produced on demand: the first two fail here.
+    original = manifest.CacheServiceIndex._checkpoint
     failures = {"left": 2}
 
-    def flaky(self: Any, cache_id: str) -> Any:
-        if self._learned and failures["left"] > 0:  # only checkpoints (a scan has learned nothing yet)
+    def flaky(self: Any) -> int:
+        if failures["left"] > 0:
             failures["left"] -= 1
-            raise StorageBackendError("the cache service answered 500: dictionary changed size during iteration")
-        return original(self, cache_id)
+            raise StorageBackendError("the cache service answered 500: An unexpected error occurred.")
+        return original(self)
 
-    monkeypatch.setattr(manifest.CacheServiceIndex, "_list", flaky)
+    monkeypatch.setattr(manifest.CacheServiceIndex, "_checkpoint", flaky)
     src = MemoryStorage("exp", "t")
     for i in range(10):
         src.save(f"k{i}", i)
@@ -415,3 +416,20 @@ def test_hashes_that_cannot_be_recorded_are_a_note_not_a_failure(
     monkeypatch.undo()
     again = sync(src, remote, progress=False)  # nothing recorded: each key is read once, none is copied again
     assert again.unchanged == 4 and again.reads == {"source": 0, "destination": 4} and again.added == 0
+
+
+def test_a_wrong_size_prediction_costs_one_read_then_corrects_itself(
+    tmp_path: Path, remote: CacheServiceStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perf_storage_nb.sync import manifest
+
+    src = MemoryStorage("exp", "t")
+    for i in range(5):
+        src.save(f"k{i}", {"i": i})
+    with monkeypatch.context() as patch:  # as if the server stored JSON in another format than predicted
+        patch.setattr(manifest, "stored_size", lambda kind, value, size: size + 1000)
+        assert sync(src, remote, progress=False).added == 5
+    second = sync(src, remote, progress=False)  # the listing contradicts the record: each key is read once
+    assert second.unchanged == 5 and second.reads == {"source": 0, "destination": 5} and second.added == 0
+    third = sync(src, remote, progress=False)  # ... and recorded with the listed size
+    assert third.unchanged == 5 and third.reads == {"source": 0, "destination": 0}

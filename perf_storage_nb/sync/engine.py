@@ -2,8 +2,8 @@
 
 Items run on a thread pool when either backend is remote. A key counts as done only after its write returned;
 every failure is a row of the result. Losing the connection or the API key stops the run (every remaining key
-would fail the same way); Ctrl-C skips the queued keys; both record what arrived first. Re-running resumes,
-because equal keys are skipped.
+would fail the same way); Ctrl-C skips the queued keys and records what arrived. Re-running resumes, because
+equal keys are skipped (a key whose hash was not recorded is read once, not copied again).
 """
 
 from __future__ import annotations
@@ -22,19 +22,31 @@ __all__ = ["Progress", "Route", "run_routes"]
 
 
 def _after_item(run: Run, plan: Plan) -> None:
-    """Checkpoint the destination index when due, and at the end of the route."""
+    """Count the item done; checkpoint the destination index on the way when one is due.
+
+    The end of a route is not checkpointed here: every route's final checkpoint runs once no write is running
+    (:func:`_final_checkpoints`), because the memory-mode server's listing fails while files change.
+    """
     with plan.lock:
         plan.remaining -= 1
         last = plan.remaining == 0
     index = plan.dst_index
-    if last or getattr(index, "due", lambda: False)():
+    if not last and getattr(index, "due", lambda: False)():
+        # A checkpoint on the way that fails (a listing racing with writes) is simply taken later.
+        with suppress(Exception):
+            index.checkpoint(final=False)
+
+
+def _final_checkpoints(plans: list[Plan], pool: ThreadPoolExecutor) -> None:
+    """Every route's final checkpoint, concurrently, once no write runs (failures are tried again quietly)."""
+
+    def final(plan: Plan) -> None:
         try:
-            index.checkpoint(final=last)
+            plan.dst_index.checkpoint(final=True)
         except Exception as exc:  # noqa: BLE001 - the keys were copied; only the record of their hashes failed
-            # The memory-mode server answers 500 to a listing that races with writes (a dict changing size as
-            # it iterates); a checkpoint on the way is simply taken later, the final one once the run is quiet.
-            if last:
-                plan.unrecorded = exc
+            plan.unrecorded = exc
+
+    list(pool.map(final, plans))
 
 
 def _record_quietly(plans: list[Plan]) -> list[str]:
@@ -91,10 +103,6 @@ def run_routes(
         run.total = sum(len(p.items) for p in plans)
         futures: list[Future[None]] = []
         for plan in plans:
-            if not plan.items:
-                plan.remaining = 1
-                _after_item(run, plan)  # nothing to do: still the end of the route (no write when nothing learned)
-                continue
             futures.extend(pool.submit(_guarded, run, plan, item) for item in plan.items)
         try:
             for future in futures:
@@ -106,6 +114,8 @@ def run_routes(
                 with suppress(Exception):  # best effort: a re-run reads what is not recorded
                     plan.dst_index.checkpoint(final=True)
             raise
+        if run.fatal is None:
+            _final_checkpoints(plans, pool)  # no write runs now (a route with nothing learned writes nothing)
     if run.fatal is not None:
         raise run.fatal
     notes = _record_quietly(plans)

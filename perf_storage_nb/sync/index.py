@@ -23,7 +23,10 @@ from ..kinds import LOAD_METHOD, Kind
 if TYPE_CHECKING:
     from ..base import BaseStorage
 
-__all__ = ["GenericIndex", "Known", "TargetIndex", "content_of", "load_as"]
+__all__ = ["NO_VALUE", "GenericIndex", "Known", "TargetIndex", "content_of", "load_as"]
+
+#: ``learned(..., value=NO_VALUE)``: the value was streamed, not held
+NO_VALUE: Any = object()
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,9 @@ class TargetIndex:
         """Every key under ``prefix`` with what is known of it."""
         raise NotImplementedError
 
-    def learned(self, key: str, known: Known | None) -> None:
-        """Record a hash established by the engine (``None``: the key was deleted)."""
+    def learned(self, key: str, known: Known | None, *, value: Any = NO_VALUE, wrote: bool = True) -> None:
+        """Record a hash the engine established: of a value it wrote (``value``: what it wrote, when held) or,
+        with ``wrote=False``, of a value it read here; ``None``: the key was deleted."""
 
     def checkpoint(self, *, final: bool) -> int:
         """Persist what was learned, if this index keeps anything; returns the number of requests written."""

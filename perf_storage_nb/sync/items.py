@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import StorageAuthError, StorageConnectionError
 from ..kinds import SAVE_METHOD
-from .index import Known, content_of, load_as
+from .index import NO_VALUE, Known, content_of, load_as
 from .plan import Item, Plan, Run
 from .result import KeyChange
 
@@ -38,8 +38,9 @@ def _stream_hash(storage: BaseStorage, key: str) -> Known:
     return Known("bytes", digest.hexdigest(), count)
 
 
-def _transfer(src: BaseStorage, dst: BaseStorage, item: Item, value: Any) -> Known:
-    """Write the source value to the destination; returns the hash of what was written."""
+def _transfer(src: BaseStorage, dst: BaseStorage, item: Item, value: Any) -> tuple[Known, Any]:
+    """Write the source value to the destination; returns the hash of what was written, and the value (NO_VALUE
+    when it was streamed)."""
     kind = item.src.kind if item.src is not None else "json"
     if value is _UNREAD and item.src is not None and _streamed(item.src):
         import hashlib
@@ -55,11 +56,11 @@ def _transfer(src: BaseStorage, dst: BaseStorage, item: Item, value: Any) -> Kno
                 yield chunk
 
         dst.save_stream(item.dst_key, chunks())
-        return Known("bytes", digest.hexdigest(), count)
+        return Known("bytes", digest.hexdigest(), count), NO_VALUE
     if value is _UNREAD:
         value = load_as(src, kind, item.src_key)
     getattr(dst, SAVE_METHOD[kind])(item.dst_key, value)
-    return content_of(kind, value)
+    return content_of(kind, value), value
 
 
 _UNREAD: Any = object()
@@ -99,7 +100,7 @@ def run_item(run: Run, plan: Plan, item: Item, after: Callable[[Run, Plan], None
                     there = _stream_hash(dst, item.dst_key)
                 else:
                     there = content_of(there.kind, load_as(dst, there.kind, item.dst_key))
-                plan.dst_index.learned(item.dst_key, there)
+                plan.dst_index.learned(item.dst_key, there, wrote=False)
             if there is not None and there.hash == known.hash and there.kind == known.kind:
                 run.record(None, reads=(reads[0], reads[1]))
                 with plan.lock:
@@ -108,8 +109,8 @@ def run_item(run: Run, plan: Plan, item: Item, after: Callable[[Run, Plan], None
         action: Literal["added", "updated"] = "added" if item.dst is None else "updated"
         size = known.size
         if not run.dry_run:
-            written = _transfer(src, dst, Item(item.op, item.src_key, item.dst_key, known, item.dst), value)
-            plan.dst_index.learned(item.dst_key, written)
+            written, held = _transfer(src, dst, Item(item.op, item.src_key, item.dst_key, known, item.dst), value)
+            plan.dst_index.learned(item.dst_key, written, value=held)
             size = written.size
         change = KeyChange(action, session, target, item.dst_key, known.kind, size, source_key=item.src_key)
         run.record(change, copied=size or 0, reads=(reads[0], reads[1]))

@@ -3,24 +3,26 @@
 The service lists each child file's data type and size but no content hash, and reading every value to hash
 it costs one request per key. So a sync keeps, per target, a manifest ``{key: [kind, hash, size, listed]}``
 (``hash``/``size``: the canonical ones of :class:`~perf_storage_nb.records.KeyInfo`; ``listed``: the size the
-server's listing gave for that file right after the sync wrote or read it). It lives in the body of the
-target's *entry* (the JSON document the child files hang under), not in a child file, so it is never a key,
-never listed, never copied, and it goes away with the target (``delete_target`` removes the entry).
+server's listing shows for that file). It lives in the body of the target's *entry* (the JSON document the
+child files hang under), not in a child file, so it is never a key, never listed, never copied, and it goes
+away with the target (``delete_target`` removes the entry).
 
 Never trusted blindly: a manifest hash is used only when the listing still shows that key with the same kind
 and the same stored size; anything else (a key written by another client, a changed size, two kinds at once,
-no manifest) is ``hash=None`` and the engine reads that value once. What this cannot see: another client
-rewriting a key with a same-size value of the same kind; ``sync --checksum`` (``trust=False``) reads and
-hashes every value and rewrites the manifest.
+no manifest) is ``hash=None`` and the engine reads that value once. What sizes cannot show: another client
+rewriting a key with a same-size value of the same kind; ``sync --checksum`` (``trust=False``) reads and hashes
+every value and rewrites the manifest.
+
+The ``listed`` size of a key the sync *wrote* is predicted, not listed: text and bytes are stored as sent, JSON
+as the server pretty-prints it (``json.dumps(body, indent=4)``, checked against the real service by the tests).
+A listing while files change costs the server a walk of its whole store (and the memory mode answers 500 to
+it), so checkpoints list nothing. A wrong prediction only makes the next sync read that key once, and what it
+reads is recorded with the size its listing showed.
 
 Cost per target, up to date: ``GET /{ns}/retrieve/hash/{h}`` (the entry: cache_id and manifest in one answer)
-and ``GET .../data/list`` - two requests, no write. A target that changed costs one more listing and one
-``POST /{ns}/update/{cache_id}/json`` per checkpoint: at its end, and on the way every :data:`CHECKPOINT_KEYS`
-keys or :data:`CHECKPOINT_SECONDS` seconds of writing to it. Checkpoints on the way are rare on purpose: the
-server's listing walks its whole store (and answers 500 when files change meanwhile), so frequent ones cost
-throughput (measured: 0.67x instead of 1.0x of raw writes at every 5 s). A run killed between checkpoints loses
-only the record: its re-run reads each key that arrived once (a GET) instead of copying it again; Ctrl-C and
-lost connections record what arrived before stopping.
+and ``GET .../data/list`` - two requests, no write. A target that changed: one ``POST /{ns}/update/{cache_id}/json``
+per checkpoint - at its end, and on the way every :data:`CHECKPOINT_KEYS` keys or :data:`CHECKPOINT_SECONDS`
+seconds, so a run killed midway has recorded most of what arrived (Ctrl-C records everything that arrived).
 """
 
 from __future__ import annotations
@@ -31,21 +33,23 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..backends.cache_service.body import EMPTY_BYTES, encode_body
 from ..backends.cache_service.entry_base import kinds_of
 from ..backends.cache_service.names import DataFile, encode_segment, key_hash
+from ..codec import encode_json
 from ..kinds import KINDS, Kind
-from .index import Known, TargetIndex
+from .index import NO_VALUE, Known, TargetIndex
 
 if TYPE_CHECKING:
     from ..base import BaseStorage
 
-__all__ = ["CHECKPOINT_KEYS", "CHECKPOINT_SECONDS", "MANIFEST_FIELD", "CacheServiceIndex"]
+__all__ = ["CHECKPOINT_KEYS", "CHECKPOINT_SECONDS", "MANIFEST_FIELD", "CacheServiceIndex", "stored_size"]
 
 #: the entry-body field that holds the manifest
 MANIFEST_FIELD = "perf_storage_nb_sync"
 FORMAT = 1
-CHECKPOINT_KEYS = 5000
-CHECKPOINT_SECONDS = 30.0
+CHECKPOINT_KEYS = 1000
+CHECKPOINT_SECONDS = 10.0
 
 Entry = tuple[Kind, str, int, int]  # kind, hash, canonical size, listed size
 
@@ -69,8 +73,9 @@ class CacheServiceIndex(TargetIndex):
         self._folder = ""
         self._body: dict[str, Any] | None = None
         self._kept: dict[str, Any] = {}  # manifest entries outside the scanned folder: left as they were
-        self._verified: dict[str, Entry] = {}
-        self._learned: dict[str, Known | None] = {}
+        self._verified: dict[str, Entry] = {}  # what the manifest will say (verified at the scan, then updated)
+        self._listed: dict[str, tuple[Kind, int]] = {}  # the scan listing's size of each single-kind key
+        self._learned: dict[str, Entry | None] = {}  # recorded since the last checkpoint (None: deleted)
         self._last = time.monotonic()
 
     # ---- scan ---------------------------------------------------------------------------------------------------
@@ -103,6 +108,8 @@ class CacheServiceIndex(TargetIndex):
                 continue
             kinds = sorted(found, key=KINDS.index)
             kind = kinds[0]
+            if len(found) == 1:
+                self._listed[key] = (kind, found[kind])
             entry = manifest.get(key)
             if len(found) == 1 and entry is not None and entry[0] == kind and entry[3] == found[kind]:
                 self._verified[key] = entry
@@ -117,10 +124,18 @@ class CacheServiceIndex(TargetIndex):
         return files
 
     # ---- learn and persist ----------------------------------------------------------------------------------
-    def learned(self, key: str, known: Known | None) -> None:
-        """Record a hash the engine established (a copy, a read) or a deletion (None)."""
+    def learned(self, key: str, known: Known | None, *, value: Any = NO_VALUE, wrote: bool = True) -> None:
+        """Record a hash the engine established - of a value it wrote or (``wrote=False``) read - or a deletion."""
+        entry: Entry | None = None
+        if known is not None and known.hash is not None and known.size is not None:
+            if wrote:
+                entry = (known.kind, known.hash, known.size, stored_size(known.kind, value, known.size))
+            elif self._listed.get(key, (None, 0))[0] == known.kind:
+                entry = (known.kind, known.hash, known.size, self._listed[key][1])
+        if entry is None and known is not None:
+            return  # nothing reliable to record: the next sync reads this key again
         with self._lock:
-            self._learned[key] = known
+            self._learned[key] = entry
 
     def due(self) -> bool:
         """True when enough was learned since the last checkpoint to write one now."""
@@ -133,7 +148,7 @@ class CacheServiceIndex(TargetIndex):
         )
 
     def checkpoint(self, *, final: bool) -> int:
-        """Write the manifest if anything was learned: one listing and one entry update; returns 1 or 0 writes.
+        """Write the manifest if anything was learned: one entry update (no listing); returns 1 or 0 writes.
 
         One checkpoint at a time: two overlapping ones could land in the wrong order and lose the newer record.
         A checkpoint on the way skips when another is running; the final one waits for it.
@@ -155,24 +170,15 @@ class CacheServiceIndex(TargetIndex):
         if not self.writable or not snapshot:
             return 0
         cache_id = self._entry.cache_id(create=False)  # memoised by the storage's own writes
-        files = None if cache_id is None else self._list(cache_id)
-        if cache_id is None or files is None:
-            return 0  # no entry (only deletes of absent keys), or it was deleted meanwhile: nothing to describe
-        entries: dict[str, Any] = dict(self._kept)
-        verified: dict[str, Entry] = {}
-        for key, found in _by_key(files).items():
-            if len(found) != 1:
-                continue
-            ((kind, listed),) = found.items()
-            known = snapshot.get(key, _NOT_LEARNED)
-            if isinstance(known, Known):
-                if known.kind == kind and known.hash is not None and known.size is not None:
-                    verified[key] = (kind, known.hash, known.size, listed)
-            elif known is _NOT_LEARNED:
-                old = self._verified.get(key)
-                if old is not None and old[0] == kind and old[3] == listed:
-                    verified[key] = old
-        entries.update({k: list(v) for k, v in verified.items()})
+        if cache_id is None:
+            return 0  # no entry: only deletes of keys that were not there
+        verified = dict(self._verified)
+        for key, entry in snapshot.items():
+            if entry is None:
+                verified.pop(key, None)
+            else:
+                verified[key] = entry
+        entries = {**self._kept, **{k: list(v) for k, v in verified.items()}}
         body = {**(self._body or self._default_body()), MANIFEST_FIELD: {"v": FORMAT, "keys": entries}}
         self._client.send(
             "POST",
@@ -200,6 +206,22 @@ class CacheServiceIndex(TargetIndex):
 
 
 _NOT_LEARNED: Any = object()
+
+
+def stored_size(kind: Kind, value: Any, size: int) -> int:
+    """The size the server's listing will show for a value this backend wrote (``value``: NO_VALUE if streamed).
+
+    Text and bytes are stored as sent (bytes that are empty or start with the sentinel get it prefixed); JSON
+    as the server pretty-prints the body it received. The body is the backend's own (:func:`encode_body`).
+    """
+    if kind == "text":
+        return size
+    if value is NO_VALUE:  # streamed bytes: only the empty case is known to carry the sentinel
+        return size if size else len(EMPTY_BYTES)
+    if kind == "bytes":
+        return len(encode_body("bytes", bytes(value))[0])
+    body = encode_body("json", encode_json(value))[0]
+    return len(json.dumps(json.loads(body), indent=4))  # ASCII: str length == byte length
 
 
 def _by_key(files: Iterable[DataFile]) -> dict[str, dict[Kind, int]]:

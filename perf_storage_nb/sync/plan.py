@@ -63,7 +63,7 @@ class Item:
 
 @dataclass
 class Plan:
-    """One route's indexes and items; ``remaining`` counts items not finished yet (the last one checkpoints)."""
+    """One route's indexes and items; ``remaining`` counts items not finished yet."""
 
     route: Route
     src_index: TargetIndex | None
