@@ -360,3 +360,16 @@ def test_start_up_imports_no_notebook_layer_ipython_pandas_or_matplotlib(work: P
     done = subprocess.run([sys.executable, "-c", probe], cwd=work, env=clean_env(), capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.splitlines()[0] == "log.txt"
     assert done.stderr.strip() == "[]"
+
+
+def test_ls_takes_a_glob_as_the_magics_do(work: Path) -> None:
+    from perf_storage_nb.addressing import filter_keys
+
+    root = LocalStorage("exp1", "item_001", root=work / "perf_results")
+    assert cli("ls", "exp1/item_001:*.HTML", "--json", cwd=work).json() == filter_keys(root.list_keys(), "*.HTML")
+    assert cli("ls", "exp1:results/*.json", cwd=work).out.splitlines() == [
+        "exp1/item_001:results/metrics.json",
+        "exp1/item_002:results/metrics.json",
+    ]
+    bad = cli("ls", "exp1/item_001:../*", cwd=work)
+    assert bad.code == 2 and bad.err.count("\n") == 1 and "bad pattern '../*'" in bad.err

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..addressing import Address, parse_address
+from ..addressing import Address, is_glob, parse_address, parse_key_pattern
 from ..errors import StorageNameError
 from ..redact import redact_url
 from .outcome import USAGE, CliError, print_json
@@ -60,6 +60,20 @@ class Context:
             return parse_address(text, prefix=not whole_key)
         except StorageNameError as exc:
             raise CliError(str(exc), USAGE) from None
+
+    def listing(self, text: str) -> tuple[Address, str, str | None]:
+        """``SESSION[/TARGET][:PREFIX|GLOB]`` as ``ls`` takes it (the magics' rule): address, prefix, glob or None."""
+        where, sep, part = text.partition(":")
+        if not sep or not is_glob(part):
+            address = self.address(text)
+            return address, address.key or "", None
+        try:
+            ref, pattern = parse_key_pattern(part)  # checks the glob as the magics do
+        except StorageNameError as exc:
+            raise CliError(str(exc), USAGE) from None
+        # The glob ignores case and list_keys' prefix does not: narrow by the literal part only without letters.
+        literal = ref.key if ref.key.lower() == ref.key.upper() else ""
+        return self.address(where), literal, pattern
 
     def session(self, text: str) -> str:
         """A bare ``SESSION`` argument; a one-line usage error for anything else."""

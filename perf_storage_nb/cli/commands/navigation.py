@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ...addressing import filter_keys
 from ..context import Context, info_dict, info_rows
 from ..outcome import OK
 from ..record import Command, no_arguments
@@ -17,8 +18,8 @@ def _build_ls(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "address",
         nargs="?",
-        metavar="SESSION[/TARGET][:PREFIX]",
-        help="what to list (default: every key of every session)",
+        metavar="SESSION[/TARGET][:PREFIX|GLOB]",
+        help="what to list (default: every key of every session); a glob (*.json) matches as in %%storage ls",
     )
     parser.add_argument(
         "-l", "--long", action="store_true", help="kind, size and content hash of each key (one read per key)"
@@ -32,11 +33,15 @@ def _long_line(info: Any, name: str) -> str:
 def _ls(ctx: Context) -> int:
     args = ctx.args
     root = ctx.location()
-    address = ctx.address(args.address) if args.address else None
-    prefix = (address.key or "") if address is not None else ""
+    address, prefix, pattern = ctx.listing(args.address) if args.address else (None, "", None)
+
+    def keys_of(storage: Any) -> list[str]:
+        keys: list[str] = storage.list_keys(prefix)
+        return keys if pattern is None else filter_keys(keys, pattern)
+
     if address is not None and address.target is not None:
         storage = root.for_session(address.session, address.target)
-        keys = storage.list_keys(prefix)
+        keys = keys_of(storage)
         if not args.long:
             ctx.emit(keys) if ctx.json else ctx.out(keys)
             return OK
@@ -50,7 +55,7 @@ def _ls(ctx: Context) -> int:
         level = tree.setdefault(session, {})
         for target in root.targets(session):
             storage = root.for_session(session, target)
-            keys = storage.list_keys(prefix)
+            keys = keys_of(storage)
             where = f"{session}/{target}:"
             if args.long:
                 rows = info_rows(storage, keys)
@@ -75,6 +80,7 @@ LS = Command(
         "perf-storage ls                                 # every key: SESSION/TARGET:KEY per line",
         "perf-storage ls exp1/item_001                   # the keys of one target",
         "perf-storage ls exp1/item_001:results/ -l       # kind, size, hash of keys under a prefix",
+        "perf-storage ls 'exp1:*.json'                   # a glob, as in %storage ls (case-insensitive)",
         "perf-storage ls exp1 --json                     # {target: [keys]} (one session)",
         "perf-storage -L http://127.0.0.1:10017 ls exp1  # on the cache service (API key: env or prompt)",
     ),
