@@ -104,6 +104,8 @@ def test_the_report_folder_rules(tmp_path: Path) -> None:
     assert again.pages == first.pages - 2 and not (tmp_path / "report" / "targets" / "item_002").exists()
     missing = cli("export", "nosuch", "-o", str(tmp_path / "r2"), "-L", str(tmp_path / "store"), cwd=tmp_path)
     assert missing.code == 2 and "no session 'nosuch'" in missing.err and not (tmp_path / "r2").exists()
+    itself = cli("export", "exp1", "--against", "exp1", "-o", "r3", "-L", str(tmp_path / "store"), cwd=tmp_path)
+    assert itself.code == 2 and "is the exported session itself" in itself.err and not (tmp_path / "r3").exists()
 
 
 def test_export_command_line(tmp_path: Path) -> None:
@@ -226,6 +228,8 @@ def test_export_against_a_baseline_has_the_comparison_the_matrix_and_diffs(again
     diff_page = (against / "report" / "targets" / "item_001" / "diff" / "results" / "metrics.json.html").read_text()
     assert "root[&#x27;p50_ms&#x27;]" in diff_page and "9.0" in diff_page and "10.0" in diff_page
     assert result.against == "base" and result.regressions >= 1  # p50 9.0 -> 10.0 is worse beyond 5%
+    nobase = cli("export", "exp1", "--against", "nosuch", "-o", "r4", "-L", str(against / "store"), cwd=against)
+    assert nobase.code == 2 and "no baseline session 'nosuch'" in nobase.err and not (against / "r4").exists()
 
 
 @pytest.mark.browser

@@ -58,6 +58,14 @@ def export_report(
     names = storage.targets(session)
     if not names:
         raise StorageKeyError(f"no session {session!r} (or no targets in it) at {location or storage.describe()}")
+    if baseline is not None:
+        from .. import analysis  # noqa: F401 - pandas/scipy missing must fail before anything is written
+
+        if not storage.targets(baseline):
+            raise StorageKeyError(
+                f"no baseline session {baseline!r} (or no targets in it) at {location or 'the source'}"
+            )
+
     out = Path(folder)
     prepare(out, force=force)
     from .. import __version__

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..context import Context
-from ..outcome import OK
+from ..outcome import OK, CliError
 from ..record import Command
 
 ORDER = 50
@@ -34,16 +34,19 @@ def _export(ctx: Context) -> int:
     options = {"tol": args.tol, "abs_tol": args.abs_tol, "higher_is_better": args.higher_is_better}
     if args.stages:
         options["stages"] = args.stages
-    result = export_report(
-        storage,
-        ctx.session(args.session),
-        args.output,
-        against=ctx.session(args.against) if args.against else None,
-        compare_keys=args.keys,
-        compare_options=options,
-        location=location_label(storage),
-        force=args.force,
-    )
+    try:
+        result = export_report(
+            storage,
+            ctx.session(args.session),
+            args.output,
+            against=ctx.session(args.against) if args.against else None,
+            compare_keys=args.keys,
+            compare_options=options,
+            location=location_label(storage),
+            force=args.force,
+        )
+    except ImportError as exc:  # --against without the analysis extra (pandas, scipy)
+        raise CliError(f"--against needs the analysis extra: pip install 'perf_storage_nb[analysis]' ({exc})") from None
     if ctx.json:
         ctx.emit(result.to_dict())
     else:
