@@ -21,7 +21,7 @@ from .names import check_id, check_key, check_prefix, is_valid_key
 from .records import BulkResult, KeyInfo
 from .versions import new_version_key, parse_version_key, version_pattern
 
-__all__ = ["BaseStorage", "BulkResult", "KeyInfo"]  # the two value types live in records.py
+__all__ = ["BaseStorage", "BulkResult", "KeyInfo", "unreadable_error"]  # the two value types live in records.py
 
 _MISSING: Any = object()
 CHUNK = 1 << 20
@@ -142,12 +142,7 @@ class BaseStorage(ABC):
 
     def _unreadable(self, key: str, kind: Kind, exc: Exception) -> StorageBackendError:
         """The error for a stored payload that cannot be read back (edited, corrupted or planted)."""
-        if isinstance(exc, codec.JSONTooDeepError):
-            return StorageBackendError(f"the stored value of {key!r} in {self.describe()} is {exc}")
-        what = "valid JSON" if kind == "json" else "valid UTF-8 text"
-        return StorageBackendError(
-            f"the stored value of {key!r} in {self.describe()} is not {what} (edited or corrupted?): {exc}"
-        )
+        return unreadable_error(key, self.describe(), kind, exc)
 
     def _key_info(self, key: str, kind: Kind, payload: bytes, modified: datetime | None = None) -> KeyInfo:
         """KeyInfo of a stored payload: canonical size and hash (an unreadable payload is a backend error)."""
@@ -367,6 +362,14 @@ class BaseStorage(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def unreadable_error(key: str, where: str, kind: Kind, exc: Exception) -> StorageBackendError:
+    """The one wording, on every backend and client, of a stored payload that cannot be read (``where``: its place)."""
+    if isinstance(exc, codec.JSONTooDeepError):
+        return StorageBackendError(f"the stored value of {key!r} in {where} is {exc}")
+    what = "valid JSON" if kind == "json" else "valid UTF-8 text"
+    return StorageBackendError(f"the stored value of {key!r} in {where} is not {what} (edited or corrupted?): {exc}")
 
 
 def _chunks_of(source: IO[bytes] | Iterable[bytes], key: str) -> Iterator[bytes]:

@@ -271,7 +271,10 @@ def test_another_web_server_on_the_port_is_a_clear_error() -> None:
         with pytest.raises(StorageError) as info:
             storage.save("doc.json", {"v": 1})
         assert url in str(info.value) and "404" in str(info.value)
+        assert "does not look like the MGraph-AI Cache Service" in str(info.value)
         assert "Traceback" not in str(info.value)
+        with pytest.raises(StorageError, match="does not look like"):
+            storage.load("doc.json")  # a read too: its 404 page is not the service's "missing"
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -245,3 +245,17 @@ def test_any_root_text_gives_a_storage_or_a_storage_error(tmp_path_factory: pyte
         return
     storage.save("k.json", 1)  # a root that was accepted works
     assert storage.load("k.json") == 1
+
+
+@pytest.mark.parametrize("hint", ["load", "load_any", "info", "load_string"])
+def test_an_unmarked_deep_json_file_is_a_backend_error(tmp_path: Path, hint: str) -> None:
+    # A file copied in by hand has no kind marker: its kind is inferred from the content, which must not recurse.
+    folder = tmp_path / "s" / "t"
+    folder.mkdir(parents=True)
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    storage = LocalStorage("s", "t", root=tmp_path)
+    if hint == "load_string":
+        assert storage.load_string("deep.json") == "[" * 100_000 + "]" * 100_000  # text is what it also is
+        return
+    with pytest.raises(StorageBackendError, match="nested too deeply to read"):
+        getattr(storage, hint)("deep.json")

@@ -6,8 +6,11 @@ Layers, each importing only those below it::
     storage                     CacheServiceStorage: BaseStorage primitives over entry
     client                      CacheServiceClient: routes + direct access (cross-session loads, hashes, bulk)
     entry -> entry_base         TargetEntry: one target's key operations / its cache_id and kind map
-    routes                      RoutesClient: one typed method per server route
-    wire -> http_errors         WireClient: pool, API key, replicas, the retry loop; errors mapped by table
+    routes                      RoutesClient: one typed method per server route (the answers' shapes)
+    wire                        WireClient: pool, replicas, the retry loop - the one seam every request, answer
+                                body and error goes through (errors scrubbed of the API key)
+    answers -> http_errors      what the service's answers look like ("not the cache service"); errors by table
+    api_key  options            leaves: the API key (checked, sent, redacted, kept out of logs); option checks
     names  body  state          leaves: key/kind/name mapping, body encoding, per-target state
 
 ``process`` (CacheServer, the uvicorn process manager behind ``perf-storage serve``) is a dev tool and not

@@ -19,13 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Unpack
 
 from ... import codec
-from ...errors import StorageBackendError, StorageNameError, StorageNotSupported
+from ...base import unreadable_error
+from ...errors import StorageNameError, StorageNotSupported
 from ...kinds import Kind
 from ...names import check_id, check_key
 from .body import decode_json
 from .entry import TargetEntry
 from .names import key_hash, target_cache_key
-from .routes import ENTRY_FILE_ID, RoutesClient
+from .routes import CACHE_ID, ENTRY_FILE_ID, RoutesClient
 from .state import TargetStates
 from .wire import WireOptions
 
@@ -128,6 +129,7 @@ class CacheServiceClient(RoutesClient):
         data = self._object(
             "POST",
             f"/{self._ns(namespace)}/key_based/store/json/processed/{digest[:2]}/{digest}",
+            CACHE_ID,
             params={"json_field_path": "content_sha256"},
             content=json.dumps(body).encode(),
             content_type="application/json",
@@ -163,16 +165,13 @@ class CacheServiceClient(RoutesClient):
 
 # ---- helpers -------------------------------------------------------------------------------------------------
 def _decode(entry: TargetEntry, key: str, kind: Kind, payload: bytes) -> Any:
-    """A stored payload as its value (as ``BaseStorage.load_any`` does); a corrupt payload is a backend error."""
+    """A stored payload as its value (as ``BaseStorage.load_any`` does); an unreadable one is a backend error."""
     try:
         if kind == "json":
             return decode_json(payload)
         return codec.decode_text(payload) if kind == "text" else payload
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-        what = "valid JSON" if kind == "json" else "valid UTF-8 text"
-        raise StorageBackendError(
-            f"the stored value of {key!r} in {entry.describe()} is not {what} (edited or corrupted?): {exc}"
-        ) from exc
+    except ValueError as exc:  # JSONDecodeError, JSONTooDeepError and UnicodeDecodeError are ValueErrors
+        raise unreadable_error(key, entry.describe(), kind, exc) from exc
 
 
 def _is_id(value: str) -> bool:

@@ -10,8 +10,8 @@ on the json / string / binary routes.
   silently rewrites '.'.
 * JSON objects are stored natively; any other JSON value (and a dict whose only key is the marker) is
   wrapped as ``{"__psnb_value__": value}`` because the server only accepts objects.
-* The empty string is sent as the JSON literal ``""`` and empty bytes as a fixed sentinel, because the
-  server rejects empty bodies; bytes that happen to start with the sentinel get it prefixed once more.
+* Empty text and empty bytes are sent as the JSON literal ``""``, which the server stores as an empty file
+  (it refuses an empty body); the pre-0.3 empty-bytes sentinel still reads as empty (see :mod:`.body`).
 * The cache_id is resolved once and memoised on the shared client; reads never create entries.
 
 One value per key. The server keeps ``k.json``, ``k.txt`` and ``k.bin`` as separate files and has no
@@ -42,6 +42,7 @@ from collections.abc import Iterable, Iterator
 from ...errors import StorageBackendError, StorageKeyError, StorageKindError
 from ...kinds import Kind
 from ...names import check_prefix
+from .answers import is_guid
 from .body import ResponseChunks, UploadCounter, decode_body, encode_body
 from .entry_base import STALE, EntryBase, Stale, kinds_of
 from .names import DATA_TYPE, encode_segment, key_hash, split_key
@@ -59,9 +60,9 @@ class TargetEntry(EntryBase):
     def write(self, key: str, kind: Kind, payload: bytes) -> None:
         """Store ``payload`` of ``kind`` under ``key``, keeping one value per key (see the module notes)."""
         body, content_type = encode_body(kind, payload)
-        # The update route refuses empty text (ours is the JSON literal '""') and answers 500 to the JSON object
-        # '{}' (the server turns it into None): those two always take the store route.
-        updatable = not ((kind == "text" and not payload) or (kind == "json" and body == b"{}"))
+        # The update routes refuse empty text and bytes ("cannot be empty") and answer 500 to the JSON object
+        # '{}' (the server turns it into None): those always take the store route.
+        updatable = bool(payload) and not (kind == "json" and body == b"{}")
         name = split_key(key)  # an over-long name is refused before any request
         self.on_entry(True, lambda cache_id: self._store(cache_id, key, name, kind, body, content_type, updatable))
 
@@ -96,12 +97,12 @@ class TargetEntry(EntryBase):
 
     def read(self, key: str, hint: Kind) -> tuple[Kind, bytes] | None:
         """``(kind, payload)`` of ``key`` or None; one request when ``hint`` is right, a probe of the kinds if not."""
-        data_key, file_id = split_key(key)
-        client, state, ns = self.client, self.state, self.namespace
+        name = split_key(key)
+        state = self.state
 
         def read(cache_id: str) -> tuple[Kind, bytes] | None | Stale:
             since = state.begin()
-            body = client.retrieve_data(cache_id, DATA_TYPE[hint], data_key, file_id, namespace=ns)
+            body = self.fetch(cache_id, hint, name)
             if body is not None:
                 state.observed(key, hint, since)
                 return hint, decode_body(hint, body)
@@ -113,7 +114,7 @@ class TargetEntry(EntryBase):
                 return None
             if other == hint:
                 return hint, b""  # an empty string file (the server's GET says 404 for it)
-            body = client.retrieve_data(cache_id, DATA_TYPE[other], data_key, file_id, namespace=ns)
+            body = self.fetch(cache_id, other, name)
             return None if body is None else (other, decode_body(other, body))
 
         return self.on_entry(False, read)
@@ -182,6 +183,9 @@ class TargetEntry(EntryBase):
         """Store the bytes of ``chunks`` under ``key`` in one streamed upload; returns the byte count."""
         name = split_key(key)
         counter = UploadCounter(chunks)
+        if counter.empty:  # an empty value is sent as one body (the route refuses an empty stream)
+            self.write(key, "bytes", b"")
+            return 0
         state = self.state
 
         def store(cache_id: str) -> int:
@@ -206,7 +210,7 @@ class TargetEntry(EntryBase):
         def open_stream(cache_id: str) -> Iterator[bytes] | None | Stale:
             response = self.client.open_data(cache_id, "binary", data_key, file_id, namespace=self.namespace)
             if response is not None:
-                return ResponseChunks(response, chunk_size)
+                return ResponseChunks(response, chunk_size, lambda exc: self.client.stream_error(exc, repr(key)))
             kind = self.probe(key, "bytes", cache_id)  # not the same GET again: look at the other kinds
             if kind is STALE or kind is None:
                 return kind
@@ -240,11 +244,8 @@ class TargetEntry(EntryBase):
             # Racing creators may have made several cache_ids for this key; they share the child folder.
             for _round in range(5):
                 versions = client.entry_versions(key_hash(state.cache_key), namespace=ns)
-                ids = (
-                    {cache_id}
-                    if versions is None
-                    else {v["cache_id"] for v in versions.get("cache_ids", [])} | {cache_id}
-                )
+                listed = [] if versions is None else versions["cache_ids"]
+                ids = {v["cache_id"] for v in listed if isinstance(v, dict) and is_guid(v.get("cache_id"))} | {cache_id}
                 for cid in sorted(ids):
                     client.delete_entry(cid, namespace=ns)
                 cache_id = client.cache_id_for_key(state.cache_key, namespace=ns)

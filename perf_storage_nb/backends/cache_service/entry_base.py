@@ -14,8 +14,8 @@ from typing import Final, Literal, TypeVar
 
 from ...errors import StorageBackendError
 from ...kinds import KINDS, Kind
-from .names import DATA_TYPE, DataFile, split_key
-from .routes import RoutesClient
+from .names import DATA_TYPE, EXTENSION, DataFile, split_key
+from .routes import ENTRY_FILE_ID, RoutesClient
 from .state import TargetState
 
 __all__ = ["STALE", "EntryBase", "Stale", "kinds_of"]
@@ -51,6 +51,27 @@ class EntryBase:
     def describe(self) -> str:
         """``cache_service://{namespace}/{session}/{target}``."""
         return f"cache_service://{self.namespace}/{self.session_id}/{self.target_id}"
+
+    def raw_path(self, name: tuple[str, str], kind: Kind) -> str:
+        """Where the server stores the ``kind`` file of ``name`` (a ``split_key`` pair): for its admin routes.
+
+        Every cache_id of the entry shares the folder of the fixed file_id (see :data:`~.routes.ENTRY_FILE_ID`).
+        """
+        data_key, file_id = name
+        folder = f"{self.namespace}/data/key-based/{self.state.cache_key}/{ENTRY_FILE_ID}/data"
+        return "/".join(part for part in (folder, data_key, f"{file_id}.{EXTENSION[kind]}") if part)
+
+    def fetch(self, cache_id: str, kind: Kind, name: tuple[str, str]) -> bytes | None:
+        """The stored body of the ``kind`` file of ``name``, or None; one request.
+
+        A json or string file the server cannot parse itself (planted by another client) is read as stored
+        bytes instead, so that decoding it says what is wrong ("not valid JSON", "nested too deeply").
+        """
+        data_key, file_id = name
+        raw = self.raw_path(name, kind) if kind != "bytes" else None
+        return self.client.retrieve_data(
+            cache_id, DATA_TYPE[kind], data_key, file_id, namespace=self.namespace, raw_path=raw
+        )
 
     # ---- the entry ------------------------------------------------------------------------------------------
     def cache_id(self, *, create: bool) -> str | None:

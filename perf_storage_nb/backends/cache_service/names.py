@@ -17,6 +17,7 @@ __all__ = [
     "KIND_OF",
     "DataFile",
     "DataType",
+    "EXTENSION",
     "FILE_ID_MAX",
     "check_hash",
     "check_namespace",
@@ -34,6 +35,8 @@ DataType = Literal["json", "string", "binary"]
 #: our kinds -> the server's child data types (and back)
 DATA_TYPE: dict[Kind, DataType] = {"json": "json", "text": "string", "bytes": "binary"}
 KIND_OF: dict[str, Kind] = {"json": "json", "string": "text", "binary": "bytes"}
+#: the file extension the server gives each kind's child files (its storage path: ``.../{file_id}.{ext}``)
+EXTENSION: dict[Kind, str] = {"json": "json", "text": "txt", "bytes": "bin"}
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,128}")

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from ...errors import StorageConfigError, StorageConnectionError
+from .api_key import check_api_key, check_header_name
 from .client import CacheServiceClient
 from .inprocess import MODES, Mode
 from .routes import DEFAULT_NAMESPACE
@@ -113,9 +114,10 @@ class CacheServer:
         self.mode = mode
         self.requested_port = port
         self.port = port
-        self.api_key = api_key or secrets.token_urlsafe(24)
-        self.generated_key = api_key is None
-        self.api_key_header = api_key_header
+        key = check_api_key(api_key)  # the client strips a key read from a file: the server must hold the same
+        self.api_key = key or secrets.token_urlsafe(24)
+        self.generated_key = key is None
+        self.api_key_header = check_header_name(api_key_header)
         self.path = str(path) if path else None
         self.s3_endpoint = s3_endpoint
         self.bucket = bucket

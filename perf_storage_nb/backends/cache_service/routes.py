@@ -14,11 +14,12 @@ from typing import Any, Literal, Unpack
 
 import httpx
 
-from ...errors import StorageBackendError, StorageNameError
+from ...errors import StorageConfigTypeError, StorageNameError
+from .answers import ARRAY, OBJECT, Shape, is_bool, is_guid, is_int, is_list, is_str
 from .names import DataFile, DataType, check_hash, check_namespace, key_hash
 from .wire import WireClient, WireOptions
 
-__all__ = ["DEFAULT_NAMESPACE", "ENTRY_FILE_ID", "RoutesClient"]
+__all__ = ["CACHE_ID", "DEFAULT_NAMESPACE", "ENTRY_FILE_ID", "RoutesClient"]
 
 DEFAULT_NAMESPACE = "perf-results"
 #: Every entry is created with this fixed file_id, so all cache_ids ever created for one session/target
@@ -27,6 +28,27 @@ DEFAULT_NAMESPACE = "perf-results"
 #: original implementation, so its data stays readable.
 ENTRY_FILE_ID = "perf-entry"
 
+#: the answers the client reads, by the fields it reads (anything else: not the cache service)
+CACHE_ID = Shape({"cache_id": is_guid}, what="a 'cache_id' GUID")
+_EXISTS = Shape({"exists": is_bool}, what="an 'exists' boolean")
+_STATUS = Shape({"status": is_str}, what="a 'status' string")
+_STORED = Shape({"cache_id": is_str, "data_type": is_str}, what="'cache_id' and 'data_type'")
+_UPDATED = Shape({"success": is_bool}, what="a 'success' boolean")
+_MODE = Shape({"storage_mode": is_str}, what="a 'storage_mode' string")
+_DELETED = Shape({"deleted_count": is_int}, what="a 'deleted_count' number")
+
+
+def _paths(value: object) -> bool:
+    return isinstance(value, list) and all(map(is_str, value))
+
+
+def _data_files(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(f, dict) and is_str(f.get("data_file_id")) for f in value)
+
+
+_FILES = Shape({"files": _paths}, what="a 'files' array of paths")
+_DATA_FILES = Shape({"files": _data_files}, what="a 'files' array of data files")
+_VERSIONS = Shape({"cache_ids": is_list}, what="a 'cache_ids' array")
 _CONTENT_TYPES = {
     "json": "application/json",
     "string": "text/plain; charset=utf-8",
@@ -44,12 +66,12 @@ class RoutesClient(WireClient):
         namespace: str = DEFAULT_NAMESPACE,
         **options: Unpack[WireOptions],
     ) -> None:
+        if not isinstance(namespace, str):  # an option of the wrong type; a bad name is a StorageNameError
+            raise StorageConfigTypeError(
+                f"namespace must be a str of 1-128 letters, digits, '_' and '-', not {type(namespace).__name__}"
+            )
+        self.namespace = check_namespace(namespace)
         super().__init__(url, **options)
-        try:
-            self.namespace = check_namespace(namespace)
-        except StorageNameError:
-            self.http.close()
-            raise
         self._storage_mode: str | None = None
 
     def __repr__(self) -> str:
@@ -66,34 +88,35 @@ class RoutesClient(WireClient):
             return "storage mode unknown"
 
     # ---- JSON answers, typed -------------------------------------------------------------------------------
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.send(method, path, **kwargs)
-        return None if response is None else response.json()
-
-    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any] | None:
-        """A JSON object answer; None for a ``missing`` status."""
-        data = self._json(method, path, **kwargs)
-        if data is None or isinstance(data, dict):
-            return data
-        raise StorageBackendError(
-            f"the cache service answered {method} {path} with {type(data).__name__}, not an object"
-        )
+    def _object(self, method: str, path: str, shape: Shape = OBJECT, **kwargs: Any) -> dict[str, Any] | None:
+        """A JSON object answer of ``shape``; None for a ``missing`` status."""
+        data: dict[str, Any] | None = self.send_json(method, path, shape, **kwargs)
+        return data
 
     def _list(self, method: str, path: str, **kwargs: Any) -> list[Any]:
         """A JSON array answer."""
-        data = self._json(method, path, **kwargs)
-        if isinstance(data, list):
-            return data
-        raise StorageBackendError(f"the cache service answered {method} {path} with {type(data).__name__}, not a list")
+        data: list[Any] = self.send_json(method, path, ARRAY, **kwargs)
+        return data
 
-    def _field(self, method: str, path: str, name: str, **kwargs: Any) -> Any:
-        """One field of a JSON object answer (None when absent)."""
-        return (self._object(method, path, **kwargs) or {}).get(name)
+    def _field(self, method: str, path: str, name: str, shape: Shape = OBJECT, **kwargs: Any) -> Any:
+        """One field of a JSON object answer of ``shape`` (None when absent, or for a ``missing`` status)."""
+        return (self._object(method, path, shape, **kwargs) or {}).get(name)
 
     # ---- server -------------------------------------------------------------------------------------------
     def health(self) -> bool:
         """True when ``GET /info/health`` answers ``{"status": "ok"}``."""
-        return bool(self._field("GET", "/info/health", "status") == "ok")
+        return bool(self._field("GET", "/info/health", "status", _STATUS) == "ok")
+
+    def check(self) -> str:
+        """Verify the service is reachable, is the cache service and takes our API key; returns its storage mode.
+
+        One cheap request that needs the key (``GET /server/storage/info``): a dead server raises
+        StorageConnectionError, a missing or wrong key StorageAuthError, a URL that is not the cache service
+        StorageBackendError saying so. The answer is remembered (:meth:`storage_mode` sends nothing more).
+        """
+        info = self.send_json("GET", "/server/storage/info", _MODE, route_needed=True)
+        self._storage_mode = str(info["storage_mode"])
+        return self._storage_mode
 
     def info(self) -> dict[str, Any]:
         """Server name, version, status and environment (``/info/status``)."""
@@ -105,7 +128,7 @@ class RoutesClient(WireClient):
 
     def storage_info(self) -> dict[str, Any]:
         """The server's storage mode and settings (``/server/storage/info``)."""
-        return dict(self._object("GET", "/server/storage/info") or {})
+        return dict(self._object("GET", "/server/storage/info", _MODE) or {})
 
     def storage_mode(self) -> str:
         """``memory``, ``s3``, ``local_disk``, ... (asked once, then remembered)."""
@@ -121,7 +144,7 @@ class RoutesClient(WireClient):
     def cache_id_for_hash(self, cache_hash: str, *, namespace: str | None = None) -> str | None:
         """The latest cache_id stored under ``cache_hash`` (None when unknown); one request."""
         route = f"/{self._ns(namespace)}/retrieve/hash/{check_hash(cache_hash)}/cache-id"
-        data = self._object("GET", route, missing=(404,))
+        data = self._object("GET", route, CACHE_ID, missing=(404,))
         return None if data is None else str(data["cache_id"])
 
     def cache_id_for_key(self, cache_key: str, *, namespace: str | None = None) -> str | None:
@@ -141,6 +164,7 @@ class RoutesClient(WireClient):
         data = self._object(
             "POST",
             f"/{self._ns(namespace)}/key_based/store/json/{cache_key}",
+            CACHE_ID,
             params={"json_field_path": "cache_key", "file_id": file_id},
             content=json.dumps(payload).encode(),
             content_type="application/json",
@@ -150,7 +174,7 @@ class RoutesClient(WireClient):
     def entry_versions(self, cache_hash: str, *, namespace: str | None = None) -> dict[str, Any] | None:
         """Every cache_id recorded under ``cache_hash`` (``refs-hash``: cache_ids, latest_id, total_versions)."""
         route = f"/{self._ns(namespace)}/retrieve/hash/{check_hash(cache_hash)}/refs-hash"
-        return self._object("GET", route, missing=(404,))
+        return self._object("GET", route, _VERSIONS, missing=(404,))
 
     def entry_refs(self, cache_id: str, *, namespace: str | None = None) -> dict[str, Any] | None:
         """Raw paths of an entry (``retrieve/{id}/refs``); None when unknown."""
@@ -166,11 +190,12 @@ class RoutesClient(WireClient):
 
     def hash_exists(self, cache_hash: str, *, namespace: str | None = None) -> bool:
         """True when any entry has ``cache_hash``; one request."""
-        return bool(self._field("GET", f"/{self._ns(namespace)}/exists/hash/{check_hash(cache_hash)}", "exists"))
+        route = f"/{self._ns(namespace)}/exists/hash/{check_hash(cache_hash)}"
+        return bool(self._field("GET", route, "exists", _EXISTS))
 
     def delete_entry(self, cache_id: str, *, namespace: str | None = None) -> bool:
         """Delete an entry (not its child data: delete that first); True if it existed."""
-        return bool(self._field("DELETE", f"/{self._ns(namespace)}/delete/{cache_id}", "status") == "success")
+        return bool(self._field("DELETE", f"/{self._ns(namespace)}/delete/{cache_id}", "status", _STATUS) == "success")
 
     # ---- child data -----------------------------------------------------------------------------------------
     def _data(self, namespace: str | None, cache_id: str, *route: str) -> str:
@@ -204,24 +229,47 @@ class RoutesClient(WireClient):
     ) -> bool:
         """``store`` (upsert) or ``update`` (only if that file exists) one child file; False on 404.
 
-        404 means no entry (both actions) or, for ``update``, no file of that data type under that name.
+        404 means no entry (both actions) or, for ``update``, no file of that data type under that name. The
+        answer is checked: a server that answers 200 without storing anything is not the cache service.
         """
         body = self.upload_body(content)
-        response = self.send(
+        answer = self._object(
             "POST",
             self._data(namespace, cache_id, action, data_type, data_key, file_id),
+            _STORED if action == "store" else _UPDATED,
             content=body,
             content_type=content_type or _CONTENT_TYPES[data_type],
             missing=(404,),
             retry=isinstance(body, (bytes, bytearray)),  # a streamed body cannot be replayed
         )
-        return response is not None
+        return answer is not None and answer.get("success", True) is True
 
     def retrieve_data(
-        self, cache_id: str, data_type: DataType, data_key: str, file_id: str, *, namespace: str | None = None
+        self,
+        cache_id: str,
+        data_type: DataType,
+        data_key: str,
+        file_id: str,
+        *,
+        namespace: str | None = None,
+        raw_path: str | None = None,
     ) -> bytes | None:
-        """The raw body of one child file, or None when missing."""
-        response = self.send("GET", self._data(namespace, cache_id, data_type, data_key, file_id), missing=(404,))
+        """The raw body of one child file, or None when missing.
+
+        The server parses json and string files to answer, and answers 500 when it cannot (a file another
+        client planted: not JSON, too deep for it, not UTF-8). With ``raw_path`` (where the file lies in the
+        server's storage) such a file is then read as stored bytes, so the caller can say what is wrong with it.
+        """
+        route = self._data(namespace, cache_id, data_type, data_key, file_id)
+        response = self.send("GET", route, missing=(404,), final=(500,) if raw_path else ())
+        if response is None:
+            return None
+        if response.status_code == 200:
+            return response.content
+        stored = self.raw_file_bytes(raw_path) if raw_path else None
+        if stored is not None:
+            return stored
+        response = self.send("GET", route, missing=(404,))  # not there after all: the server's own error
         return None if response is None else response.content
 
     def open_data(
@@ -248,7 +296,9 @@ class RoutesClient(WireClient):
     ) -> bool:
         """True when the child file exists with that type (the server answers 200 either way)."""
         return bool(
-            self._field("GET", self._data(namespace, cache_id, "exists", data_type, data_key, file_id), "exists")
+            self._field(
+                "GET", self._data(namespace, cache_id, "exists", data_type, data_key, file_id), "exists", _EXISTS
+            )
         )
 
     def list_data(
@@ -256,18 +306,19 @@ class RoutesClient(WireClient):
     ) -> list[DataFile] | None:
         """Child files under ``data_key``; None when the entry is unknown. Memory/s3 storage modes only."""
         params = {"recursive": "true" if recursive else "false"}
-        data = self._object("GET", self._data(namespace, cache_id, "list", data_key), params=params, missing=(404,))
+        route = self._data(namespace, cache_id, "list", data_key)
+        data = self._object("GET", route, _DATA_FILES, params=params, missing=(404,))
         if data is None:
             return None
         return [
             DataFile(
-                f.get("data_key") or "",
+                str(f.get("data_key") or ""),
                 f["data_file_id"],
-                f["data_type"],
-                int(f.get("file_size") or 0),
-                f.get("file_path", ""),
+                str(f.get("data_type") or ""),
+                int(f["file_size"]) if is_int(f.get("file_size")) else 0,
+                str(f.get("file_path") or ""),
             )
-            for f in data.get("files", [])
+            for f in data["files"]
         ]
 
     def delete_data(
@@ -296,7 +347,8 @@ class RoutesClient(WireClient):
     def delete_all_data(self, cache_id: str, data_key: str = "", *, namespace: str | None = None) -> int:
         """Delete every child file (under ``data_key``); returns how many. Memory/s3 storage modes only."""
         return int(
-            self._field("DELETE", self._data(namespace, cache_id, "delete", "all", data_key), "deleted_count") or 0
+            self._field("DELETE", self._data(namespace, cache_id, "delete", "all", data_key), "deleted_count", _DELETED)
+            or 0
         )
 
     # ---- namespaces and raw storage (admin routes) ----------------------------------------------------------
@@ -318,11 +370,11 @@ class RoutesClient(WireClient):
 
     def raw_files(self, path: str) -> list[str]:
         """Every file (full raw path) under a raw storage path (admin route; memory/s3 storage modes)."""
-        return list(self._field("GET", f"/admin/storage/files/all/{_raw(path)}", "files") or [])
+        return list(self._field("GET", f"/admin/storage/files/all/{_raw(path)}", "files", _FILES) or [])
 
     def raw_file_bytes(self, path: str) -> bytes | None:
         """The stored bytes of one raw file (JSON is stored pretty-printed); None when missing."""
-        if not self._field("GET", f"/admin/storage/file/exists/{_raw(path)}", "exists"):
+        if not self._field("GET", f"/admin/storage/file/exists/{_raw(path)}", "exists", _EXISTS):
             return None
         response = self.send("GET", f"/admin/storage/file/bytes/{_raw(path)}")
         return None if response is None else response.content

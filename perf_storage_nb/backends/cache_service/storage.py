@@ -7,12 +7,13 @@ server and the one-value-per-key rules are explained.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any, ClassVar, Self
 
-from ... import codec
 from ...base import BaseStorage, KeyInfo
+from ...errors import StorageConfigTypeError
 from ...kinds import Kind
-from .body import decode_json
+from .body import decode_json, json_payload
 from .client import CacheServiceClient
 from .names import check_namespace
 from .routes import DEFAULT_NAMESPACE
@@ -48,6 +49,7 @@ class CacheServiceStorage(BaseStorage):
         owns_client: bool | None = None,
     ) -> None:
         super().__init__(session_id, target_id)
+        _check_types(namespace, client, owns_client)
         built = client is None
         if client is None:
             ns = DEFAULT_NAMESPACE if namespace is None else namespace
@@ -110,6 +112,10 @@ class CacheServiceStorage(BaseStorage):
             f"namespace={self._namespace!r})"
         )
 
+    def check(self) -> None:
+        """Verify the service answers, is the cache service and takes the API key (one request; see the client's)."""
+        self._client.check()
+
     def close(self) -> None:
         """Close the connection pool if this storage created it (siblings share their creator's pool)."""
         if self._owns_client:
@@ -143,9 +149,13 @@ class CacheServiceStorage(BaseStorage):
         if got is None:
             return None
         kind, payload = got
-        if kind == "json":
-            payload = codec.encode_json(self._decode(key, "json", payload))
-        return KeyInfo(key, kind, len(payload), codec.content_hash(kind, payload), None)
+        # Reading never validates as a save would: a document another client stored (deeper than we would
+        # save, say) is sized like on every backend, and one that cannot be read says so.
+        try:
+            value_payload = json_payload(payload) if kind == "json" else payload
+        except ValueError as exc:
+            raise self._unreadable(key, kind, exc) from exc
+        return replace(self._key_info(key, kind, value_payload), stored_size=len(payload))
 
     def _list_sessions(self) -> Iterable[str]:
         return self._client.sessions(namespace=self._namespace)
@@ -171,3 +181,18 @@ class CacheServiceStorage(BaseStorage):
         (memory, s3); other modes raise StorageNotSupported before anything is deleted.
         """
         return self._entry.delete_target()
+
+
+def _check_types(namespace: object, client: object, owns_client: object) -> None:
+    """The storage's own options of the wrong type (the client checks the rest) are TypeErrors, up front."""
+    if namespace is not None and not isinstance(namespace, str):
+        raise StorageConfigTypeError(
+            f"namespace must be a str of 1-128 letters, digits, '_' and '-', not {type(namespace).__name__}"
+        )
+    if client is not None and not isinstance(client, CacheServiceClient):
+        raise StorageConfigTypeError(
+            f"client must be a CacheServiceClient (e.g. perf_storage_nb.server.in_process_client()), not "
+            f"{type(client).__name__}"
+        )
+    if owns_client is not None and not isinstance(owns_client, bool):
+        raise StorageConfigTypeError(f"owns_client must be True, False or None, not {type(owns_client).__name__}")

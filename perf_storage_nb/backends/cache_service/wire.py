@@ -10,19 +10,40 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypedDict, TypeVar
 
 import httpx
 
-from ...errors import StorageConfigError
-from .http_errors import DROPPED, REFUSED, Call, Outcome, Transient, mapped_errors, may_retry, status_error
+from ...errors import StorageBackendError, StorageConfigError, StorageConnectionError, StorageError
+from .answers import OBJECT, Shape, excerpt, looks_like_a_service_error, not_the_service, parse_json
+from .api_key import ApiKeyAuth, Redactor, check_api_key, check_header_name
+from .http_errors import (
+    DROPPED,
+    REFUSED,
+    TIMEOUT,
+    Call,
+    Outcome,
+    Transient,
+    mapped_errors,
+    may_retry,
+    outcome_of,
+    status_error,
+)
+from .options import (
+    INPROCESS_URL,
+    URL_FORM,
+    check_max_connections,
+    check_retries,
+    check_timeout,
+    check_transport,
+    check_urls,
+)
 
-__all__ = ["DEFAULT_API_KEY_HEADER", "INPROCESS_URL", "WireClient", "WireOptions"]
+__all__ = ["DEFAULT_API_KEY_HEADER", "INPROCESS_URL", "URL_FORM", "WireClient", "WireOptions"]
 
 DEFAULT_API_KEY_HEADER = "x-api-key"
-INPROCESS_URL = "http://cache-service.inprocess"
 
 _T = TypeVar("_T")
 
@@ -36,20 +57,6 @@ class WireOptions(TypedDict, total=False):
     api_key_header: str
     transport: httpx.BaseTransport | None
     max_connections: int
-
-
-class _ApiKeyAuth(httpx.Auth):
-    """Adds the API key header per request, so the key never sits in the client's default headers."""
-
-    def __init__(self, header: str, key: str) -> None:
-        self._header, self._key = header, key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers[self._header] = self._key
-        yield request
-
-    def __repr__(self) -> str:
-        return f"_ApiKeyAuth(header={self._header!r}, key=***)"
 
 
 class WireClient:
@@ -71,37 +78,49 @@ class WireClient:
         transport: httpx.BaseTransport | None = None,
         max_connections: int = 32,
     ) -> None:
-        if url is None:  # an explicit transport (in-process app, fault injection) needs no real URL
-            url = INPROCESS_URL if transport is not None else os.environ.get("PERF_STORAGE_URL")
-        if not url:
-            raise StorageConfigError(
-                "no cache service URL: pass url='http://127.0.0.1:8801' (or several, comma-separated) or set "
-                "PERF_STORAGE_URL; start a local server with `perf-storage serve`"
-            )
-        urls = _check_urls(url, in_process_ok=transport is not None)
-        if not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise StorageConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        if not isinstance(retries, int) or retries < 0:
-            raise StorageConfigError(f"retries must be an int >= 0, not {retries!r}")
+        # Every option is checked before anything is built: a bad one fails here, not at the first request.
+        # The key first, so that the errors of the other checks can be scrubbed of it.
+        if api_key is None:
+            key = check_api_key(os.environ.get("PERF_STORAGE_API_KEY"), "env PERF_STORAGE_API_KEY")
+        else:
+            key = check_api_key(api_key)
+        self._redactor = Redactor([key])
+        try:
+            transport = check_transport(transport)
+            if url is None:  # an explicit transport (in-process app, fault injection) needs no real URL
+                url = INPROCESS_URL if transport is not None else os.environ.get("PERF_STORAGE_URL")
+            if url is None or (isinstance(url, str) and not url.strip()):
+                raise StorageConfigError(
+                    "no cache service URL: pass url='http://127.0.0.1:8801' (or several, comma-separated) or set "
+                    "PERF_STORAGE_URL; start a local server with `perf-storage serve`"
+                )
+            urls = check_urls(url, in_process_ok=transport is not None)
+            if key is not None and len(key) >= 6 and any(key in u for u in urls):  # shorter: chance matches
+                raise StorageConfigError(
+                    "a cache service URL contains the API key: it would be sent in every request line and show in "
+                    "reprs, errors and to_config(); pass the key only as api_key=... (or env PERF_STORAGE_API_KEY)"
+                )
+            self.timeout = check_timeout(timeout)
+            self.retries = check_retries(retries)
+            self.api_key_header = check_header_name(api_key_header)
+            self._max_connections = check_max_connections(max_connections)
+        except StorageError as exc:
+            self._redactor.scrub(exc)
+            raise
         self.urls: tuple[str, ...] = tuple(urls)
-        self.timeout = float(timeout)
-        self.retries = retries
-        self.api_key_header = api_key_header
-        api_key = api_key if api_key is not None else os.environ.get("PERF_STORAGE_API_KEY")
-        self._has_key = bool(api_key)
+        self._has_key = key is not None
         self._current = 0
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None  # for the few requests one operation sends at once
-        self._max_connections = max_connections
         # WSGI gives the app no body without a Content-Length, so chunked uploads are joined in-process
         # (where nothing crosses a network and the WSGI transport buffers the body anyway).
         self._chunked_uploads = not isinstance(transport, httpx.WSGITransport)
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        limits = httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections)
         self.http = httpx.Client(
             timeout=httpx.Timeout(self.timeout),
             limits=limits,
             transport=transport,
-            auth=_ApiKeyAuth(api_key_header, api_key) if api_key else None,
+            auth=ApiKeyAuth(self.api_key_header, key) if key is not None else None,
             follow_redirects=False,
         )
 
@@ -164,6 +183,7 @@ class WireClient:
         content_type: str | None = None,
         ok: tuple[int, ...] = (200,),
         missing: tuple[int, ...] = (),
+        final: tuple[int, ...] = (),
         stream: bool = False,
         retry: bool = True,
     ) -> httpx.Response | None:
@@ -172,37 +192,102 @@ class WireClient:
         Connection resets, protocol errors and 5xx are retried with backoff (``retry`` calls must be
         idempotent; streamed bodies cannot be replayed); refused connections and timeouts move on to the
         next base URL; with one URL a single timeout is retried once. Retrying stays within about
-        ``timeout`` seconds (a hung server is reported after at most twice the timeout).
+        ``timeout`` seconds (a hung server is reported after at most twice the timeout). A ``final`` status
+        is returned at once, for the caller to handle. A "missing" or 4xx answer that the cache service
+        would not give (a web page) is reported as not the cache service. Every error leaving here is
+        scrubbed of the API key, its chained causes included.
         """
+        try:
+            return self._send(method, path, params, content, content_type, ok, missing, final, stream, retry)
+        except StorageError as exc:
+            self._redactor.scrub(exc)
+            raise
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        content: bytes | Iterable[bytes] | None,
+        content_type: str | None,
+        ok: tuple[int, ...],
+        missing: tuple[int, ...],
+        final: tuple[int, ...],
+        stream: bool,
+        retry: bool,
+    ) -> httpx.Response | None:
         headers = {"content-type": content_type} if content_type else None
         attempts = _Attempts(self.retries if retry else 0, len(self.urls), self.timeout, retry, self._fail_over)
         while True:
             attempts.tries += 1
             index = self._current
-            call = Call(
-                method, path, self.urls[index], self.urls, self.timeout, self._max_connections, self.api_key_header
-            )
+            call = self._call(method, path, index)
             try:
                 with mapped_errors(call):
                     request = self.http.build_request(
                         method, call.base + path, params=params, content=content, headers=headers
                     )
                     response = self.http.send(request, stream=stream)
+                    status = response.status_code
+                    if status in ok:
+                        return response
+                    response.read()  # not the answer asked for: its body is small, and needed to judge it
             except Transient as exc:
                 if attempts.again_after(exc.outcome, index):
                     continue
                 raise exc.outcome.error_for(call, exc.cause, current=self.url) from exc.cause
-            if response.status_code in ok:
-                return response
-            if response.status_code in missing:
+            if status in missing:
                 response.close()
+                if not looks_like_a_service_error(response):
+                    raise not_the_service(
+                        call, response, f"that is not a cache service answer: {excerpt(response.content)}"
+                    )
                 return None
-            if stream:
-                response.read()
+            if status in final:
+                return response
             error = status_error(call, response, self._storage_mode_label)
-            if may_retry(response.status_code, error) and attempts.again_after_status():
+            if may_retry(status, error) and attempts.again_after_status():
                 continue
+            if 400 <= status < 500 and status not in (401, 403) and not looks_like_a_service_error(response):
+                raise not_the_service(
+                    call, response, f"that is not a cache service answer: {excerpt(response.content)}"
+                )
             raise error
+
+    def send_json(
+        self, method: str, path: str, shape: Shape = OBJECT, *, route_needed: bool = False, **options: Any
+    ) -> Any:
+        """:meth:`send`, then the answer's JSON checked against ``shape`` (None for a ``missing`` status).
+
+        The one place an answer body is parsed: a body that is not JSON of that shape means the URL is not
+        the cache service, and says so (never a raw JSONDecodeError or KeyError). With ``route_needed`` a 404
+        says the same: every cache service has this route.
+        """
+        response = self.send(method, path, final=(404,) if route_needed else (), **options)
+        if response is None:
+            return None
+        call = self._call(method, path, self._current)
+        try:
+            if route_needed and response.status_code == 404:
+                raise not_the_service(call, response, f"(no such route): {excerpt(response.content)}")
+            return parse_json(call, response, shape)
+        except StorageError as exc:
+            self._redactor.scrub(exc)
+            raise
+
+    def stream_error(self, exc: Exception, what: str) -> StorageError:
+        """The error for an httpx failure while reading a streamed answer (``what``: the value being read)."""
+        outcome = outcome_of(exc)
+        cls = StorageConnectionError if outcome in (DROPPED, TIMEOUT, REFUSED) else StorageBackendError
+        error = cls(
+            f"reading {what} from the cache service at {self.url} failed mid-stream: {type(exc).__name__}: {exc}"
+        )
+        error.__cause__ = exc
+        self._redactor.scrub(error)
+        return error
+
+    def _call(self, method: str, path: str, index: int) -> Call:
+        return Call(method, path, self.urls[index], self.urls, self.timeout, self._max_connections, self.api_key_header)
 
     def _fail_over(self, index: int) -> None:
         with self._lock:
@@ -225,9 +310,11 @@ class _Attempts:
         self.tries = 0  # requests sent
         self.refused = 0  # connection attempts refused (those move on to the next replica)
         self.timed_out = False  # one read timeout is retried on the same replica
+        self.after_status = False  # the last answer was a retryable status (uvicorn then drops the connection)
 
     def again_after(self, outcome: Outcome, index: int) -> bool:
         """After a transient failure on replica ``index``: True to send again (after any pause), False to give up."""
+        after_status, self.after_status = self.after_status, False
         if outcome is REFUSED:
             self.refused += 1
             self.fail_over(index)
@@ -237,6 +324,12 @@ class _Attempts:
                 _backoff(self.refused // self.replicas - 1, self.deadline)
             return True
         if outcome is DROPPED:
+            if after_status and time.monotonic() < self.deadline:
+                # uvicorn closes a keep-alive connection after every 500: the reset that follows is that close,
+                # not a new failure - it costs no try (else a route that keeps answering 500 would be reported
+                # as a dropped connection, and its 500 never seen).
+                self.tries -= 1
+                return True
             if self.tries > self.retries or time.monotonic() > self.deadline:
                 return False
             _backoff(self.tries - 1, self.deadline, first_free=True)
@@ -255,6 +348,7 @@ class _Attempts:
 
     def again_after_status(self) -> bool:
         """After a retryable status: True to send again (after a pause) while retries and time are left."""
+        self.after_status = True
         if self.tries <= self.retries and time.monotonic() < self.deadline:
             _backoff(self.tries - 1, self.deadline)
             return True
@@ -264,51 +358,5 @@ class _Attempts:
 def _backoff(attempt: int, deadline: float, first_free: bool = False) -> None:
     if first_free and attempt == 0:
         return  # a reset after a 500 needs no pause: the retry opens a fresh connection
-    pause = min(0.05 * (2**attempt), 1.0) * (0.5 + random.random() / 2)
+    pause = min(0.05 * (2 ** min(attempt, 10)), 1.0) * (0.5 + random.random() / 2)  # 2**attempt overflows a float
     time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
-
-
-# ---- base URLs -----------------------------------------------------------------------------------------------
-_URL_FORM = "http://host:port or https://host[:port][/path] (several: a list or comma-separated)"
-
-
-def _check_urls(url: str | Sequence[str], *, in_process_ok: bool) -> list[str]:
-    """Validate base URLs up front (scheme, host, port; no credentials); returns them without trailing '/'."""
-    items: list[object] = (
-        list(url.split(",")) if isinstance(url, str) else list(url) if isinstance(url, (list, tuple)) else [url]
-    )
-    urls: list[str] = []
-    for item in items:
-        if not isinstance(item, str):
-            raise StorageConfigError(f"cache service URL must be a str like {_URL_FORM}, not {type(item).__name__}")
-        u = item.strip().rstrip("/")
-        if not u:
-            continue
-        try:
-            parsed = httpx.URL(u)
-            host, _port = parsed.host, parsed.port  # the port is parsed lazily: touch it to validate it
-        except (httpx.InvalidURL, ValueError, TypeError) as exc:
-            # httpx quotes the bad part, which may hold a password when the URL has credentials
-            detail = "" if "@" in u else f" {u!r} ({exc})"
-            raise StorageConfigError(f"invalid cache service URL{detail}; expected {_URL_FORM}") from None
-        if parsed.userinfo:
-            raise StorageConfigError(
-                f"cache service URL {_redact(parsed)!r} contains credentials; they would show in errors, reprs and "
-                "to_config(): pass the key as api_key=... (or env PERF_STORAGE_API_KEY) instead"
-            )
-        if parsed.scheme not in ("http", "https") or not host:
-            raise StorageConfigError(f"invalid cache service URL {u!r}: expected {_URL_FORM}")
-        if host == INPROCESS_URL.split("://", 1)[1] and not in_process_ok:
-            raise StorageConfigError(
-                f"{u!r} names an in-process cache service, which cannot be rebuilt from config or reached over the "
-                "network; use perf_storage_nb.server.client_cache_service() (or in_process_client()) instead"
-            )
-        urls.append(u)
-    if not urls:
-        raise StorageConfigError(f"no cache service URL given; expected {_URL_FORM}")
-    return urls
-
-
-def _redact(url: httpx.URL) -> str:
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://***@{url.host}{port}{url.path.rstrip('/')}"

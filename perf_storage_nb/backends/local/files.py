@@ -6,7 +6,6 @@ Pure functions over paths and file descriptors; the storage class (storage.py) o
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import warnings
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from ...codec import JSONTooDeepError, decode_json
 from ...errors import StorageBackendError, StorageValueError, StorageValueTypeError
 from ...kinds import KINDS, Kind
 from ...names import SEGMENT_MAX
@@ -163,7 +163,9 @@ def classify(key: str, payload: bytes, hint: Kind | None = None) -> Kind:
         return "text"
     if hint == "json" or key.endswith(".json"):
         try:
-            json.loads(text)
+            decode_json(text)
+        except JSONTooDeepError:
+            return "json"  # JSON, only nested too deeply to read: loading it says exactly that
         except ValueError:
             return "text"
         return "json"
