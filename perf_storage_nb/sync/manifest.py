@@ -13,8 +13,10 @@ no manifest) is ``hash=None`` and the engine reads that value once. What sizes c
 rewriting a key with a same-size value of the same kind; ``sync --checksum`` (``trust=False``) reads and hashes
 every value and rewrites the manifest.
 
-The ``listed`` size of a key the sync *wrote* is predicted, not listed: text and bytes are stored as sent, JSON
-as the server pretty-prints it (``json.dumps(body, indent=4)``, checked against the real service by the tests).
+The ``listed`` size of a key the sync *wrote* is predicted, not listed: from the body the backend sends, text
+and bytes as sent (an empty value as an empty file), JSON as the server pretty-prints it
+(``json.dumps(body, indent=4)``) - checked against the real service by the tests (any drift of the backend's
+body rules shows there as reads on an up-to-date sync).
 A listing while files change costs the server a walk of its whole store (and the memory mode answers 500 to
 it), so checkpoints list nothing. A wrong prediction only makes the next sync read that key once, and what it
 reads is recorded with the size its listing showed.
@@ -33,10 +35,10 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..backends.cache_service.body import EMPTY_BYTES, encode_body
+from ..backends.cache_service.body import EMPTY_BODY, encode_body
 from ..backends.cache_service.entry_base import kinds_of
 from ..backends.cache_service.names import DataFile, encode_segment, key_hash
-from ..codec import encode_json
+from ..codec import encode_json, encode_text
 from ..kinds import KINDS, Kind
 from .index import NO_VALUE, Known, TargetIndex
 
@@ -211,17 +213,17 @@ _NOT_LEARNED: Any = object()
 def stored_size(kind: Kind, value: Any, size: int) -> int:
     """The size the server's listing will show for a value this backend wrote (``value``: NO_VALUE if streamed).
 
-    Text and bytes are stored as sent (bytes that are empty or start with the sentinel get it prefixed); JSON
-    as the server pretty-prints the body it received. The body is the backend's own (:func:`encode_body`).
+    From the body the backend sends (:func:`encode_body`): text and bytes are stored as sent (an empty value goes
+    as the JSON literal ``""`` and is stored as an empty file), JSON as the server pretty-prints the body.
     """
-    if kind == "text":
+    if value is NO_VALUE:  # streamed bytes, stored as sent
         return size
-    if value is NO_VALUE:  # streamed bytes: only the empty case is known to carry the sentinel
-        return size if size else len(EMPTY_BYTES)
-    if kind == "bytes":
-        return len(encode_body("bytes", bytes(value))[0])
-    body = encode_body("json", encode_json(value))[0]
-    return len(json.dumps(json.loads(body), indent=4))  # ASCII: str length == byte length
+    if kind == "json":
+        body = encode_body("json", encode_json(value))[0]
+        return len(json.dumps(json.loads(body), indent=4))  # ASCII: str length == byte length
+    payload = encode_text(value) if kind == "text" else bytes(value)
+    sent = encode_body(kind, payload)
+    return 0 if sent == EMPTY_BODY else len(sent[0])
 
 
 def _by_key(files: Iterable[DataFile]) -> dict[str, dict[Kind, int]]:
