@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,7 +124,8 @@ def _bench_sync(report: Report, server: Any) -> None:
             dst = CacheServiceStorage("x", "x", url=server.url, api_key=server.api_key, namespace=f"bs{next(_ns)}")
             start = time.perf_counter()
             last = sync(src, dst, progress=False)
-            best["sync"] = max(best["sync"], n / (time.perf_counter() - start))
+            rates["sync"].append(n / (time.perf_counter() - start))
+            best["sync"] = max(best["sync"], rates["sync"][-1])
             for failure in last.failed:  # shown, not hidden: a benchmark run is also a load test
                 print(f"  sync failure: {failure.line()}", flush=True)
             assert last.added == n, last
@@ -132,11 +134,16 @@ def _bench_sync(report: Report, server: Any) -> None:
         def anchor() -> None:
             start = time.perf_counter()
             raw_write(f"br{next(_ns)}")
-            best["raw"] = max(best["raw"], n / (time.perf_counter() - start))
+            rates["raw"].append(n / (time.perf_counter() - start))
+            best["raw"] = max(best["raw"], rates["raw"][-1])
 
+        rates: dict[str, list[float]] = {"sync": [], "raw": []}
         for i in range(rounds):  # alternating rounds, each order in turn: both see the same drift and server state
             for contender in (ours, anchor) if i % 2 == 0 else (anchor, ours):
                 contender()
+        # On a shared, noisy machine the best of each can come from different moments: the median of the ratios of
+        # rounds run back to back is shown too.
+        paired = statistics.median(a / b for a, b in zip(rates["sync"], rates["raw"], strict=True))
         report.add(
             SECTION,
             f"sync {n:,} local keys -> cache service",
@@ -145,7 +152,8 @@ def _bench_sync(report: Report, server: Any) -> None:
             anchor_name="raw httpx, 8 threads, same writes",
             anchor_value=best["raw"],
             aim=">= 0.8x",
-            note=f"{targets} targets; 80% JSON 1 KB, 10% HTML 2 KB, 10% bytes 2 KB",
+            note=f"best of {rounds} each; median of back-to-back rounds {paired:.2f}x; {targets} targets; 80% JSON "
+            "1 KB, 10% HTML 2 KB, 10% bytes 2 KB",
         )
         # the up-to-date re-sync: count requests on the destination's client
         ns = f"bench-sync-{next(_ns)}"

@@ -60,6 +60,8 @@ def _transfer(src: BaseStorage, dst: BaseStorage, item: Item, value: Any) -> tup
     if value is _UNREAD:
         value = load_as(src, kind, item.src_key)
     getattr(dst, SAVE_METHOD[kind])(item.dst_key, value)
+    # The hash of what was written, not the scan's: had the source changed since, a record of the old hash could
+    # later match the source again while the destination holds the newer value.
     return content_of(kind, value), value
 
 
