@@ -47,13 +47,15 @@ USAGES = {
     "gate": "%%storage gate --against BASELINE KEY [--field F]... [--tol REL] [--abs-tol ABS] [--alpha A] "
     "[--higher F]...",
     "capture": "%%storage capture [-q] KEY",
+    "cp": "%storage cp SRC DST [-n] [--checksum] [--progress]",
+    "sync": "%storage sync [SRC] DST [-s SESSION]... [-n] [--delete] [--checksum] [--progress]",
     "help": "%storage help [SUBCOMMAND]",
 }
 
 
 def test_usage_lines_are_generated_from_the_parsers() -> None:
     found = load_commands()
-    assert list(found) == list(USAGES)  # help order: navigation, values, diffing, analysis, capture, help
+    assert list(found) == list(USAGES)  # help order: navigation, values, diffing, analysis, capture, transfer, help
     assert {name: command.usage for name, command in found.items()} == USAGES
 
 

@@ -1,0 +1,252 @@
+"""``perf-storage export``: a static, self-contained HTML report, checked as files and in headless Chromium.
+
+The browser part opens the report from ``file://`` in Debian's Chromium (Playwright, no browser download),
+follows the links, checks that a stored page's script runs inside its sandboxed iframe but cannot reach the
+report (parent, top, cookies), that nothing is fetched from the network, and takes light and dark
+(``prefers-color-scheme``) screenshots under ``build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_cli import clean_env, cli
+
+from perf_storage_nb import LocalStorage
+from perf_storage_nb.display import preview_html
+from perf_storage_nb.export import export_report
+from perf_storage_nb.export.site import MARKER
+
+REPO = Path(__file__).resolve().parents[1]
+SHOTS = REPO / "build" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+HEADING = "Stored page 5c1e"
+
+# The stored page: its script records what it could do; every attempt on the report must fail.
+PAGE = f"""<!doctype html>
+<html><head><title>stored page</title></head>
+<body>
+<h1 id="known">{HEADING}</h1>
+<p id="probe">script did not run</p>
+<script>
+var out = [];
+try {{ window.parent.document.body.setAttribute("data-pwned", "parent"); out.push("parent: WRITTEN"); }}
+catch (e) {{ out.push("parent: blocked"); }}
+try {{ window.top.document.title = "PWNED"; out.push("top: WRITTEN"); }}
+catch (e) {{ out.push("top: blocked"); }}
+try {{ document.cookie = "psnb=1"; out.push(document.cookie ? "cookie: readable" : "cookie: none"); }}
+catch (e) {{ out.push("cookie: blocked"); }}
+document.getElementById("probe").textContent = "script ran; " + out.join("; ");
+</script>
+</body></html>"""
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201d1e7e2a40000000049454e44ae426082"
+)
+
+
+def fill(root: Path) -> LocalStorage:
+    s = LocalStorage("exp1", "item_001", root=root)
+    s.save("results/metrics.json", {"p50_ms": 10.0, "p99_ms": [31.0, 30.5, 32.1], "ok": True})
+    s.save_string("report.html", PAGE)
+    s.save_string("notes.md", "# Notes\n\n| run | ms |\n|---|---|\n| a | 10 |\n")
+    s.save_string("log.txt", "line 1\nline <2> & 'three'\n")
+    s.save_bytes("shot.png", PNG_1PX)
+    s.save_bytes("blob.bin", bytes(range(64)))
+    s.for_target("item_002").save("results/metrics.json", {"p50_ms": 12.5, "p99_ms": [40.0, 41.0, 39.0]})
+    return s
+
+
+def hrefs(html: str) -> list[str]:
+    return re.findall(r"href='([^']*)'", html)
+
+
+def test_export_writes_linked_self_contained_pages(tmp_path: Path) -> None:
+    s = fill(tmp_path / "store")
+    result = export_report(s, "exp1", tmp_path / "report")
+    assert result.targets == 2 and result.keys == 7 and result.pages == 1 + 2 + 7
+    pages = sorted(p for p in (tmp_path / "report").rglob("*.html"))
+    assert len(pages) == result.pages
+    index = (tmp_path / "report" / "index.html").read_text()
+    assert "item_001" in index and "item_002" in index and "7 keys" in index
+    for page in pages:
+        html = page.read_text()
+        assert "http://" not in html.replace('"http://www.w3.org', "") and "https://" not in html
+        for href in hrefs(html):
+            assert (page.parent / href).resolve().is_file(), f"{page}: broken link {href}"
+    key_page = (tmp_path / "report" / "targets" / "item_001" / "keys" / "report.html.html").read_text()
+    # the preview is the display layer's, exactly as %storage show renders it
+    assert preview_html("text", PAGE, "report.html", max_bytes=1_000_000) in key_page
+    assert 'sandbox="allow-scripts"' in key_page and "allow-same-origin" not in key_page
+    png_page = (tmp_path / "report" / "targets" / "item_001" / "keys" / "shot.png.html").read_text()
+    assert "src='data:image/png;base64," in png_page
+    assert (tmp_path / "report" / MARKER).exists()
+
+
+def test_the_report_folder_rules(tmp_path: Path) -> None:
+    s = fill(tmp_path / "store")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "mine.txt").write_text("not a report")
+    refused = cli("export", "exp1", "-o", str(busy), "-L", str(tmp_path / "store"), cwd=tmp_path)
+    assert refused.code == 2 and "is not empty and holds no earlier report" in refused.err
+    assert sorted(p.name for p in busy.iterdir()) == ["mine.txt"]
+    first = export_report(s, "exp1", tmp_path / "report")
+    s.for_target("item_002").delete("results/metrics.json")  # the target is gone: its pages must go too
+    again = export_report(s, "exp1", tmp_path / "report")  # an earlier report is replaced
+    assert again.pages == first.pages - 2 and not (tmp_path / "report" / "targets" / "item_002").exists()
+    missing = cli("export", "nosuch", "-o", str(tmp_path / "r2"), "-L", str(tmp_path / "store"), cwd=tmp_path)
+    assert missing.code == 2 and "no session 'nosuch'" in missing.err and not (tmp_path / "r2").exists()
+    itself = cli("export", "exp1", "--against", "exp1", "-o", "r3", "-L", str(tmp_path / "store"), cwd=tmp_path)
+    assert itself.code == 2 and "is the exported session itself" in itself.err and not (tmp_path / "r3").exists()
+
+
+def test_export_command_line(tmp_path: Path) -> None:
+    fill(tmp_path / "perf_results")
+    run = cli("export", "exp1", "-o", "build/report", "--json", cwd=tmp_path)
+    assert run.code == 0, run.err
+    got = run.json()
+    assert got["pages"] == 10 and got["index"] == "build/report/index.html" and got["against"] is None
+    text = cli("export", "exp1", "-o", "build/report", cwd=tmp_path)
+    assert text.code == 0 and text.out.startswith("report of exp1: 2 targets, 7 keys, 10 pages")
+
+
+def test_an_exported_report_never_holds_the_api_key(tmp_path: Path, cache_server: Any) -> None:
+    fill(tmp_path / "src")
+    url = f"{cache_server.url}?namespace=export-canary"
+    env = clean_env(PERF_STORAGE_API_KEY=cache_server.api_key)
+    assert cli("sync", str(tmp_path / "src"), url, cwd=tmp_path, env=env).code == 0
+    run = cli("export", "exp1", "-o", "report", "-L", url, cwd=tmp_path, env=env)
+    assert run.code == 0 and cache_server.api_key not in run.out + run.err
+    for path in (tmp_path / "report").rglob("*"):
+        if path.is_file():
+            assert cache_server.api_key.encode() not in path.read_bytes(), path
+    assert "export-canary" in (tmp_path / "report" / "index.html").read_text()  # the location is named, safely
+
+
+# ---- headless Chromium ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/install_chromium.sh as root (make test does)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+    )
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_report_in_headless_chromium(tmp_path: Path, chromium: Any, scheme: str) -> None:
+    s = fill(tmp_path / "store")
+    export_report(s, "exp1", tmp_path / "report")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(color_scheme=scheme, viewport={"width": 1100, "height": 800})
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    try:
+        page.goto((tmp_path / "report" / "index.html").as_uri())
+        assert page.title() == "Session exp1"
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(17, 17, 17)")
+        page.screenshot(path=str(SHOTS / f"export_index_{scheme}.png"), full_page=True)
+        page.click("text=item_001")
+        page.wait_for_selector("text=results/metrics.json")
+        page.screenshot(path=str(SHOTS / f"export_target_{scheme}.png"), full_page=True)
+        page.click("a:has-text('report.html')")
+        frame = page.frame_locator("iframe[sandbox]")
+        frame.locator("h1", has_text=HEADING).wait_for(timeout=30_000)
+        probe = frame.locator("#probe")
+        probe.wait_for()
+        text = probe.inner_text()
+        assert text.startswith("script ran;")  # stored scripts run...
+        assert "parent: blocked" in text and "top: blocked" in text  # ...but cannot reach the report
+        assert "cookie: blocked" in text or "cookie: none" in text
+        assert page.title() == "exp1/item_001:report.html"
+        assert page.evaluate("document.body.getAttribute('data-pwned')") is None
+        page.screenshot(path=str(SHOTS / f"export_key_html_{scheme}.png"), full_page=True)
+        page.click("nav a:has-text('item_001')")
+        page.click("a:has-text('notes.md')")
+        page.wait_for_selector("table >> text=run")  # Markdown rendered by the display layer
+        page.screenshot(path=str(SHOTS / f"export_key_markdown_{scheme}.png"), full_page=True)
+        page.go_back()
+        page.click("a:has-text('results/metrics.json')")
+        page.wait_for_selector("text=p50_ms")
+        page.screenshot(path=str(SHOTS / f"export_key_json_{scheme}.png"), full_page=True)
+        page.click("nav a:has-text('report')")
+        assert page.title() == "Session exp1"
+    finally:
+        context.close()
+    fetched = [u for u in requests if not u.startswith(("file://", "data:", "about:"))]
+    assert fetched == []  # no server, no network
+
+
+# ---- against a baseline (needs perf_storage_nb.analysis) --------------------------------------------------------
+def fill_baseline(root: Path) -> None:
+    b = LocalStorage("base", "item_001", root=root)
+    b.save("results/metrics.json", {"p50_ms": 9.0, "p99_ms": [30.0, 30.5, 31.0], "ok": True})
+    b.save_string("log.txt", "line 1\nline <2> & 'three'\n")  # same as exp1
+    b.save_string("old.txt", "only in the baseline")
+    b.for_target("item_002").save("results/metrics.json", {"p50_ms": 12.5, "p99_ms": [40.0, 41.0, 39.0]})
+
+
+@pytest.fixture
+def against(tmp_path: Path) -> Path:
+    pytest.importorskip("perf_storage_nb.analysis", reason="needs perf_storage_nb.analysis (the analysis branch)")
+    pytest.importorskip("scipy", reason="needs the analysis extra: pip install -e '.[analysis]'")
+    fill(tmp_path / "store")
+    fill_baseline(tmp_path / "store")
+    return tmp_path
+
+
+def test_export_against_a_baseline_has_the_comparison_the_matrix_and_diffs(against: Path) -> None:
+    s = LocalStorage("exp1", "item_001", root=against / "store")
+    result = export_report(s, "exp1", against / "report", against="base", compare_options={"tol": "5%"})
+    index = (against / "report" / "index.html").read_text()
+    assert "<h2>Comparison</h2>" in index and "<b>results/metrics.json</b>" in index and "Matrix against base" in index
+    diffs = sorted(str(p.relative_to(against / "report")) for p in (against / "report").rglob("diff/**/*.html"))
+    assert "targets/item_001/diff/results/metrics.json.html" in diffs  # changed
+    assert "targets/item_001/diff/old.txt.html" in diffs  # only in the baseline
+    assert "targets/item_001/diff/report.html.html" in diffs  # only in exp1
+    assert not any("log.txt" in d or "item_002" in d for d in diffs)  # equal keys have no diff page
+    for page in (against / "report").rglob("*.html"):
+        for href in hrefs(page.read_text()):
+            assert (page.parent / href).resolve().is_file(), f"{page}: broken link {href}"
+    diff_page = (against / "report" / "targets" / "item_001" / "diff" / "results" / "metrics.json.html").read_text()
+    assert "root[&#x27;p50_ms&#x27;]" in diff_page and "9.0" in diff_page and "10.0" in diff_page
+    assert result.against == "base" and result.regressions >= 1  # p50 9.0 -> 10.0 is worse beyond 5%
+    nobase = cli("export", "exp1", "--against", "nosuch", "-o", "r4", "-L", str(against / "store"), cwd=against)
+    assert nobase.code == 2 and "no baseline session 'nosuch'" in nobase.err and not (against / "r4").exists()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_baseline_report_in_headless_chromium(against: Path, chromium: Any, scheme: str) -> None:
+    s = LocalStorage("exp1", "item_001", root=against / "store")
+    export_report(s, "exp1", against / "report", against="base", compare_options={"tol": "5%"})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(color_scheme=scheme, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto((against / "report" / "index.html").as_uri())
+        assert page.title() == "Session exp1 against base"
+        page.screenshot(path=str(SHOTS / f"export_against_index_{scheme}.png"), full_page=True)
+        page.click("a:has(.psnb-badge:has-text('changed'))")  # a matrix cell -> that key's diff page
+        page.wait_for_selector("text=p50_ms")
+        assert "results/metrics.json: base → exp1" in page.title()
+        page.screenshot(path=str(SHOTS / f"export_against_diff_{scheme}.png"), full_page=True)
+    finally:
+        context.close()
