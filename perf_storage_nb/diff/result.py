@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..display import Cell, DisplayObject, Section, clip, code, esc, head_line, muted, status_badge, table
+from ..display import Cell, DisplayObject, Section, code, esc, head_line, muted, status_badge, table
 from ..display.theme import CODE_FONT, TONES, tint
+from .show import SHOW_MAX, show_value, stable
 
-__all__ = ["ABSENT", "Change", "ChangeKind", "DiffResult", "show_value", "sort_changes", "stable"]
+__all__ = ["ABSENT", "SHOW_MAX", "Change", "ChangeKind", "DiffResult", "show_value", "sort_changes", "stable"]
 
 ChangeKind = Literal["added", "removed", "changed"]
 
-SHOW_MAX = 200  # characters of a value shown in one table cell / text line
 _KIND_ORDER = {"removed": 0, "added": 1, "changed": 2}
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
 
 #: a value that is not there (a missing key), as opposed to a stored None
 ABSENT: Any = object()
-
-
-def show_value(value: Any) -> str:
-    """Deterministic one-line rendering of a value (sets sorted, JSON-like, capped)."""
-    return clip(json.dumps(stable(value), ensure_ascii=False, sort_keys=False, default=repr), SHOW_MAX)
-
-
-def stable(value: Any) -> Any:
-    """``value`` with sets sorted and bytes summarised, so its rendering never depends on the hash seed."""
-    # Set iteration order depends on the hash seed; sort by repr so output never does.
-    if isinstance(value, (set, frozenset)):
-        return sorted((stable(v) for v in value), key=repr)
-    if isinstance(value, dict):
-        return {str(k): stable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [stable(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value)} bytes>"
-    return value
 
 
 @dataclass(frozen=True)
