@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from labkit import CONTRAST_JS, REPO, SHOTS, Lab, notebook, open_notebook, run_cell, set_theme, write_notebook
 
-from perf_storage_nb.display.frames import DEFAULT_HEIGHT, TRUST_HINT
+from perf_storage_nb.display.frames import AUTO_MAX_HEIGHT, DEFAULT_HEIGHT, TRUST_HINT
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +31,14 @@ PAGE = (
     + "".join(f"<p>line {i}: p50 {10 + i} ms, p99 {40 + i} ms</p>" for i in range(PAGE_LINES))
     + "<p id='end'>end of report</p></body></html>"
 )
+# A page that tries the notebook page and lies about its height: the sandbox blocks the one, the clamp the other.
+HOSTILE = (
+    "<!doctype html><html><body><h1>hostile</h1><p id='probe'>script did not run</p><script>"
+    "var r=[];try{parent.document.body.setAttribute('data-psnb-pwned','1');r.push('parent: WRITTEN');}"
+    "catch(e){r.push('parent: blocked');}"
+    "setInterval(function(){parent.postMessage({psnbHeight:1e9},'*');parent.postMessage('psnb-height?','*');},50);"
+    "document.getElementById('probe').textContent='script ran; '+r.join('; ');</script></body></html>"
+)
 NOTES_BEFORE = "warm-up: 3 runs\nmeasured: 10 runs\n    cpu pinned: yes\nnotes: none\n"
 NOTES_AFTER = "warm-up: 5 runs\nmeasured: 10 runs\n    cpu pinned: no (shared runner)\nnotes: none\nextra line\n"
 
@@ -41,6 +49,7 @@ from perf_storage_nb.diff import diff_keys
 from perf_storage_nb.workflows import BatchResult, ItemResult, compare_sessions
 storage = LocalStorage("exp", "run1", root=STORE)
 storage.save_string("report.html", {PAGE!r})
+storage.save_string("hostile.html", {HOSTILE!r})
 storage.save("metrics.json", {{"latency": {{"p50_ms": 12.5, "p99_ms": 48.0}}, "ok": True, "host": "ci-7",
                               "runs": [1, 2, None], "tags": {{"branch": "main"}}}})
 run1 = {{"p50_ms": 10.0, "p99_ms": 40.0, "notes": {NOTES_BEFORE!r}, "ok": True}}
@@ -53,6 +62,7 @@ storage.for_target("run2").save("bench.json", run2)
 CELLS = [
     ("show", "%storage show report.html"),
     ("show-height", "%storage show report.html --height 150"),
+    ("show-hostile", "%storage show hostile.html"),
     ("diff", 'diff_keys(storage, "bench.json", storage.for_target("run2"), "bench.json")'),
     (
         "batch",
@@ -156,6 +166,15 @@ def _check_show_trusted(outputs: dict[str, Any], page: Any) -> None:
     inner = frame_el.content_frame.locator("html")
     sizes = inner.evaluate("e => [e.scrollHeight, window.innerHeight]")
     assert sizes[0] <= sizes[1] + 1, sizes  # all of the page shows: nothing to scroll inside the frame
+    hostile = outputs["show-hostile"].locator("iframe.psnb-frame")
+    probe = hostile.content_frame.locator("#probe")
+    probe.wait_for(timeout=10_000)
+    assert (probe.text_content() or "") == "script ran; parent: blocked"
+    assert page.evaluate("document.body.getAttribute('data-psnb-pwned')") is None
+    page.wait_for_function(
+        "(el) => el.getAttribute('data-psnb-sized') !== null", arg=hostile.element_handle(), timeout=15_000
+    )
+    assert hostile.evaluate("e => e.clientHeight") == AUTO_MAX_HEIGHT  # a lie about the height is clamped
     fixed = outputs["show-height"].locator("iframe.psnb-frame")
     assert fixed.evaluate("e => [e.clientHeight, e.getAttribute('data-psnb-sized')]") == [150, None]
     assert fixed.content_frame.locator("h1").is_visible()
@@ -163,7 +182,7 @@ def _check_show_trusted(outputs: dict[str, Any], page: Any) -> None:
 
 def _check_show_untrusted(outputs: dict[str, Any], nb: dict[str, Any]) -> None:
     """The sanitizer removed the frame: the text twin and the hint show instead."""
-    for name in ("show", "show-height"):
+    for name in ("show", "show-height", "show-hostile"):
         out = outputs[name]
         assert out.locator("iframe").count() == 0 and out.locator("script").count() == 0
         fallback = out.locator(".psnb-untrusted")
