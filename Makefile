@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	  $$PY312 -m venv $(VENV) || { echo "error: '$$PY312 -m venv' failed; on Debian/Ubuntu install python3.12-venv" >&2; exit 1; }; \
 	fi
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[server,test,bench,lint]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[server,test,bench,lint,parallel]'
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 setup: $(STAMP)

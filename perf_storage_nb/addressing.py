@@ -6,7 +6,8 @@ The forms (``:`` never occurs in ids or keys, so it separates the scope from the
 - ``SESSION/TARGET``, ``SESSION`` or ``*``: a scope (one target, every target of a session, everything);
 - ``@NAME``: a snapshot taken earlier;
 - ``SESSION[/TARGET][:KEY-OR-PREFIX]``: the general address, shared by the notebook and the command line;
-- ``{name}`` inside a reference: the value of a variable, looked up in the namespaces given.
+- ``{name}`` inside a reference: the value of a variable, looked up in the namespaces given;
+- ``[SESSION/TARGET:]PATTERN``: keys matching a glob (``*.json``, ``results/*``), the browser filter's rule.
 
 Every mistake raises :class:`~perf_storage_nb.errors.StorageNameError` (a ``ValueError``) whose message names
 the problem and the accepted form. No IPython here: the notebook turns these errors into one-line usage errors.
@@ -14,6 +15,7 @@ the problem and the accepted form. No IPython here: the notebook turns these err
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,12 +28,16 @@ if TYPE_CHECKING:
     from .base import BaseStorage
 
 __all__ = [
+    "GLOB_CHARS",
     "Address",
     "KeyRef",
     "Scope",
     "check_snapshot_name",
     "expand_vars",
+    "filter_keys",
+    "is_glob",
     "is_snapshot",
+    "parse_key_pattern",
     "parse_address",
     "parse_key_ref",
     "parse_scope",
@@ -40,6 +46,8 @@ __all__ = [
 ]
 
 _VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: characters that make a key reference a glob pattern (none of them can occur in a key)
+GLOB_CHARS = "*?["
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,47 @@ def parse_key_ref(text: str, *, prefix: bool = False) -> KeyRef:
     session, target = _session_target(scope, text) if sep else (None, None)
     key = check_prefix(key) if prefix else check_key(key)
     return KeyRef(key, session, target)
+
+
+def is_glob(text: str) -> bool:
+    """True when ``text`` is a glob pattern (has ``*``, ``?`` or ``[``) rather than a key or prefix."""
+    return any(c in text for c in GLOB_CHARS)
+
+
+def filter_keys(keys: Sequence[str], pattern: str) -> list[str]:
+    """Keys matching ``pattern``: a case-insensitive glob when it has ``*?[``, else a case-insensitive substring.
+
+    The rule of the browser's filter box and of ``%storage ls PATTERN``; ``*`` also matches ``/``.
+    """
+    pattern = pattern.strip()
+    if not pattern:
+        return list(keys)
+    if is_glob(pattern):
+        rx = re.compile(fnmatch.translate(pattern), re.IGNORECASE)
+        return [k for k in keys if rx.match(k)]
+    needle = pattern.casefold()
+    return [k for k in keys if needle in k.casefold()]
+
+
+def parse_key_pattern(text: str) -> tuple[KeyRef, str | None]:
+    """``[SESSION/TARGET:]PREFIX`` or ``[SESSION/TARGET:]GLOB`` into (a KeyRef of the literal prefix, the glob or None).
+
+    The prefix is the part of a glob before its first wildcard, so a listing asks the backend for as few keys as it
+    can; ``results/*.json`` gives ``(KeyRef("results/"), "results/*.json")``.
+    """
+    scope, sep, pattern = text.rpartition(":")
+    if not is_glob(pattern):
+        return parse_key_ref(text, prefix=True), None
+    session, target = _session_target(scope, text) if sep else (None, None)
+    # Checked as a prefix with each wildcard standing for one ordinary character: 'a//*' and '../*' stay invalid.
+    stand_in = re.sub(r"[*?\[\]!]", "x", pattern)
+    try:
+        check_prefix(stand_in)
+    except StorageNameError as exc:
+        why = str(exc).replace(f"invalid key {stand_in!r}: ", "")
+        raise StorageNameError(f"bad pattern {pattern!r}: {why}") from None
+    literal = pattern[: min(pattern.index(c) for c in GLOB_CHARS if c in pattern)]
+    return KeyRef(literal, session, target), pattern
 
 
 def parse_scope(text: str) -> Scope:

@@ -38,7 +38,10 @@ def normalise(nb: Any) -> Any:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
-            for output in cell.get("outputs", []):
+            # A live display later emptied (run_batch's progress widget, replaced by its final state) has no data:
+            # it shows nothing anywhere, and nbconvert warns about it.
+            cell.outputs = [o for o in cell.get("outputs", []) if o.output_type != "display_data" or o.get("data")]
+            for output in cell.outputs:
                 output.get("metadata", {}).pop("execution", None)
     return nb
 

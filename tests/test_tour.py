@@ -80,8 +80,11 @@ def test_normalise_strips_what_varies() -> None:
     nb.metadata["language_info"] = {"name": "python", "version": "3.12.1"}
     cell = nbformat.v4.new_code_cell("1")
     cell.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00Z"}
+    # run_batch's live progress widget, emptied when the batch ended, then its final state
+    cell.outputs = [nbformat.v4.new_output("display_data", data={}), nbformat.v4.new_output("stream", text="x\n")]
     nb.cells.append(cell)
     out = tour.normalise(nb)
+    assert [o.output_type for o in out.cells[0].outputs] == ["stream"]
     assert "widgets" not in out.metadata
     assert out.metadata["kernelspec"]["name"] == "python3"
     assert "version" not in out.metadata["language_info"]

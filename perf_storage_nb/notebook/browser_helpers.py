@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import fnmatch
 import keyword
 import re
 from collections.abc import Sequence
 
+from ..addressing import filter_keys  # one filter rule for the browser box and `%storage ls PATTERN`
 from ..display import clip, code, esc
 from ..display.html import muted
 
 __all__ = ["filter_keys", "one_line", "page_of", "pane", "snapshot_html", "var_name_for"]
-
-
-def filter_keys(keys: Sequence[str], pattern: str) -> list[str]:
-    """Keys matching ``pattern``: a glob when it has ``*?[``, else a case-insensitive substring."""
-    pattern = pattern.strip()
-    if not pattern:
-        return list(keys)
-    if any(c in pattern for c in "*?["):
-        rx = re.compile(fnmatch.translate(pattern), re.IGNORECASE)
-        return [k for k in keys if rx.match(k)]
-    needle = pattern.casefold()
-    return [k for k in keys if needle in k.casefold()]
 
 
 def page_of(items: Sequence[str], page: int, size: int) -> tuple[list[str], int, int]:

@@ -24,7 +24,6 @@ from IPython.core.magic import (
     magics_class,
     needs_local_scope,
     no_var_expand,
-    output_can_be_silenced,
 )
 from traitlets import Bool, Int, TraitError, Unicode, default, observe, validate
 from traitlets.config import Config, Configurable
@@ -211,14 +210,18 @@ class StorageMagics(Magics, Configurable):
         self.snapshots.clear()
 
     # ---- the magic -----------------------------------------------------------------------------------------------
+    # Not @output_can_be_silenced: for a cell magic IPython then tokenizes the cell BODY as Python to look for a
+    # trailing ';' (DisplayHook.semicolon_at_end_of_expression in run_cell_magic, ipython/ipython#14195), which
+    # raises tokenize.TokenError on text such as "It's 20% faster (see report." after the value was stored. A
+    # body is data (save, save_string) or code the cell runs (diff, capture): only our own line decides.
     @no_var_expand
     @needs_local_scope
-    @output_can_be_silenced
     @line_cell_magic
     def storage(self, line: str = "", cell: str | None = None, local_ns: dict[str, Any] | None = None) -> Any:
         """Save, load, list, show and diff stored values: `%storage SUBCOMMAND ...` (`%storage help` lists them).
 
-        Examples::
+        A `;` at the end of the `%storage` / `%%storage` line hides the result (the cell body is never read for
+        it). Examples::
 
             %storage use memory:// --session exp1 --target run1
             %storage save metrics.json {"p50_ms": 12.5}
@@ -229,8 +232,8 @@ class StorageMagics(Magics, Configurable):
             # Results ...
         """
         line = line.strip()
-        if line.endswith(";"):
-            # IPython hides the result of a line ending in ';' (output_can_be_silenced) but passes the ';' on.
+        silenced = line.endswith(";")
+        if silenced:
             line = line[:-1].rstrip()
         name, _, rest = line.partition(" ")
         name = name or "ls"
@@ -241,9 +244,10 @@ class StorageMagics(Magics, Configurable):
         namespaces = [ns for ns in (local_ns, self.shell.user_ns if self.shell else None) if ns is not None]
         try:
             command = find(self.commands, name)
-            return command.run(Context(self, command, self.commands, namespaces), rest, cell)
+            result = command.run(Context(self, command, self.commands, namespaces), rest, cell)
         except StorageError as exc:
             # The one place library errors become UsageError: one red line, no traceback (a subclass would print one).
             raise UsageError(explain(self.commands, name, exc)) from None
+        return None if silenced else result
 
     storage.__doc__ = magic_doc(storage.__doc__ or "", load_commands())

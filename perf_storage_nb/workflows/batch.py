@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from ..base import BaseStorage
-from ..display import short
-from ..errors import StorageError
+from ..errors import StorageConfigError, StorageConfigTypeError, StorageError
 from ..factory import create_storage
 from ..names import check_id, check_key, target_id_from_text
-from .results import BatchInterrupted, BatchResult, ItemResult, error_text
+from .batch_items import Outcome, execute_item, plan_item, record_failure
+from .concurrent_run import ConcurrentRun
+from .executors import Engine, check_out_of_process, resolve_engine
+from .progress import BatchProgress
+from .remote import RemoteJob, run_remote_item
+from .results import BatchInterrupted, BatchResult, ItemResult
 
 __all__ = ["default_target_id", "run_batch"]
 
@@ -25,42 +29,26 @@ def default_target_id(item: Any) -> str:
     )
 
 
-class _NoProgress:
-    """Stands in for a progress bar when progress=False."""
-
-    def update(self, n: int = 1) -> None:
-        """Do nothing."""
-
-    def set_postfix_str(self, text: str) -> None:
-        """Do nothing."""
-
-    def close(self) -> None:
-        """Do nothing."""
-
-
-def _progress_bar(total: int, desc: str, enabled: bool) -> Any:
-    if not enabled:
-        return _NoProgress()
-    # tqdm.auto picks the ipywidgets bar in a kernel and a text bar (stderr) elsewhere.
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="item", file=sys.stderr, leave=True)
-
-
-def _as_storage(storage: BaseStorage | Mapping[str, Any] | str, session_id: str | None) -> BaseStorage:
+def _as_storage(
+    storage: BaseStorage | Mapping[str, Any] | str, session_id: str | None, api_key: Any, remote: bool
+) -> BaseStorage:
     if isinstance(storage, BaseStorage):
+        if api_key is not None and not remote:
+            raise StorageConfigError(
+                "api_key= is for a storage that run_batch builds from a config or URL (or for the workers of a "
+                "process or cluster executor); this storage already has its own"
+            )
         return storage
     overrides: dict[str, Any] = {}
+    if callable(api_key):
+        overrides["api_key"] = api_key()  # this process may call it too: it is the workers' way to the key
+    elif api_key is not None and not remote:  # a key string never goes to workers (refused later)
+        overrides["api_key"] = api_key
     if isinstance(storage, str) or "target_id" not in storage:
         overrides["target_id"] = "batch"
     if session_id is not None and (isinstance(storage, str) or "session_id" not in storage):
         overrides["session_id"] = session_id
     return create_storage(storage, **overrides)
-
-
-def _error_report(item: Any, target: str, exc: BaseException) -> str:
-    # No traceback: it carries absolute paths and would make stored reports differ between machines.
-    return f"# errors\n\n- item: `{short(item, 200)}`\n- target: `{target}`\n- error: `{error_text(exc)}`\n"
 
 
 def run_batch(
@@ -76,6 +64,11 @@ def run_batch(
     stop_on_error: bool = False,
     progress: bool = True,
     desc: str | None = None,
+    workers: int | None = None,
+    executor: Any = None,
+    window: int | None = None,
+    api_key: str | Callable[[], str | None] | None = None,
+    cancel_timeout: float | None = 10.0,
 ) -> BatchResult:
     """Run ``process(item, target_storage)`` once per item: one session per batch, one target per item.
 
@@ -91,28 +84,116 @@ def run_batch(
       target, removed again once the item succeeds); the batch goes on unless ``stop_on_error``. An item
       whose error record exists is not done, even when ``process`` wrote the done keys before raising;
       when no error record could be written, the done keys of a failed item are deleted instead.
+    - Parallel: ``workers=N`` runs items on a thread pool of N (I/O-bound work); ``executor=`` takes any
+      ``concurrent.futures.Executor`` — a ``ProcessPoolExecutor``, ``loky.get_reusable_executor()`` (pickles
+      notebook functions), ``distributed.Client(...).get_executor()`` (a Dask cluster). Target ids are decided
+      up front in item order; at most ``window`` items are in flight; results keep item order. Process and
+      cluster workers rebuild the storage from ``to_config()`` and read the API key from their own environment
+      (``PERF_STORAGE_API_KEY``) or call ``api_key`` (a callable) there: a key string never travels.
+      After Ctrl-C, running items get ``cancel_timeout`` seconds to finish before they are abandoned.
     """
-    base = _as_storage(storage, session_id)
+    engine = resolve_engine(workers, executor, window)
+    try:
+        return _run(
+            engine, storage, items, process, session_id, target_id, done_key, resume, error_key, stop_on_error,
+            progress, desc, api_key, cancel_timeout,
+        )  # fmt: skip
+    finally:
+        if engine is not None and engine.owned:
+            engine.executor.shutdown(wait=False, cancel_futures=True)  # idempotent; the run shut it down already
+
+
+def _run(
+    engine: Engine | None,
+    storage: BaseStorage | Mapping[str, Any] | str,
+    items: Iterable[Any],
+    process: Callable[[Any, BaseStorage], Any],
+    session_id: str | None,
+    target_id: Callable[[Any], str],
+    done_key: str | Sequence[str] | None,
+    resume: bool,
+    error_key: str | None,
+    stop_on_error: bool,
+    progress: bool,
+    desc: str | None,
+    api_key: Any,
+    cancel_timeout: float | None,
+) -> BatchResult:
+    if cancel_timeout is not None and (isinstance(cancel_timeout, bool) or not isinstance(cancel_timeout, int | float)):
+        raise StorageConfigTypeError(f"cancel_timeout must be seconds (a number) or None, not {cancel_timeout!r}"[:200])
+    if cancel_timeout is not None and not cancel_timeout >= 0:
+        raise StorageConfigError(f"cancel_timeout must be >= 0 seconds, not {cancel_timeout}")
+    remote = engine is not None and engine.out_of_process
+    base = _as_storage(storage, session_id, api_key, remote)
     session = check_id(session_id if session_id is not None else base.session_id, "session_id")
     done_keys = [] if done_key is None else [done_key] if isinstance(done_key, str) else list(done_key)
     done_keys = [check_key(k) for k in done_keys]
     if error_key is not None:
         check_key(error_key)
+    config = check_out_of_process(engine, base, process, api_key) if engine is not None and remote else None
     todo = list(items)
     result = BatchResult(session_id=session)
     seen: dict[str, tuple[int, Any]] = {}
-    failed = 0  # counted here: BatchResult.failed rebuilds its list, which per item would cost O(n^2)
-    bar = _progress_bar(len(todo), desc or session, progress)
+    bar = BatchProgress(len(todo), desc or session, progress)
+    if engine is None:
+        return _run_sequential(base, session, todo, process, target_id, done_keys, resume, error_key, seen,
+                               stop_on_error, result, bar)  # fmt: skip
+    submit: Callable[[Any, str], Future[Outcome]]
+    if config is not None:
+        job = RemoteJob(config, session, process, tuple(done_keys), resume, error_key, api_key)
+        submit = lambda item, target: engine.executor.submit(run_remote_item, job, item, target)  # noqa: E731
+    else:
+        submit = lambda item, target: engine.executor.submit(  # noqa: E731
+            execute_item, base, session, item, target, process, done_keys, resume, error_key
+        )
+    run = ConcurrentRun(
+        todo,
+        engine,
+        plan=lambda index, item: plan_item(index, item, target_id, seen),
+        submit=submit,
+        record=lambda item, target, exc: record_failure(base, session, item, target, exc, done_keys, error_key),
+        on_result=lambda r: bar.advance(r.status),
+        stop_on_error=stop_on_error,
+        cancel_timeout=cancel_timeout,
+    )
+    try:
+        run.run()
+    except KeyboardInterrupt as exc:
+        result.items, result.interrupted = run.fill_not_run("interrupted"), True
+        bar.close(result.counts(), interrupted=True)
+        raise BatchInterrupted(result) from exc
+    except BaseException:
+        bar.close()  # no live widget left behind by an error of the engine itself
+        raise
+    result.items = run.fill_not_run("")
+    bar.close(result.counts())
+    return result
+
+
+def _run_sequential(
+    base: BaseStorage,
+    session: str,
+    todo: list[Any],
+    process: Callable[[Any, BaseStorage], Any],
+    target_id: Callable[[Any], str],
+    done_keys: list[str],
+    resume: bool,
+    error_key: str | None,
+    seen: dict[str, tuple[int, Any]],
+    stop_on_error: bool,
+    result: BatchResult,
+    bar: BatchProgress,
+) -> BatchResult:
+    """Today's loop: one item after another, in this thread."""
     try:
         for index, item in enumerate(todo):
-            result.items.append(
-                _run_item(base, session, index, item, process, target_id, done_keys, resume, error_key, seen)
-            )
-            bar.update(1)
-            if result.items[-1].status == "failed":
-                failed += 1
-                bar.set_postfix_str(f"{failed} failed")
-            if stop_on_error and result.items[-1].status == "failed":
+            planned = plan_item(index, item, target_id, seen)
+            if isinstance(planned, str):
+                outcome = execute_item(base, session, item, planned, process, done_keys, resume, error_key)
+                planned = outcome.to_item(index, item, planned)
+            result.items.append(planned)
+            bar.advance(planned.status)
+            if stop_on_error and planned.status == "failed":
                 result.items.extend(
                     ItemResult(i, it, None, "not_run", note="stopped after an earlier failure (stop_on_error)")
                     for i, it in enumerate(todo[index + 1 :], start=index + 1)
@@ -124,83 +205,7 @@ def run_batch(
         result.items.extend(
             ItemResult(i, it, None, "not_run", note="interrupted") for i, it in enumerate(todo[start:], start=start)
         )
+        bar.close(result.counts(), interrupted=True)
         raise BatchInterrupted(result) from exc
-    finally:
-        bar.close()
+    bar.close(result.counts())
     return result
-
-
-def _run_item(
-    base: BaseStorage,
-    session: str,
-    index: int,
-    item: Any,
-    process: Callable[[Any, BaseStorage], Any],
-    target_id: Callable[[Any], str],
-    done_keys: list[str],
-    resume: bool,
-    error_key: str | None,
-    seen: dict[str, tuple[int, Any]],
-) -> ItemResult:
-    try:
-        target = check_id(target_id(item), "target_id")
-    except Exception as exc:  # noqa: BLE001 - a bad item is reported, the batch goes on
-        return ItemResult(index, item, None, "failed", error=exc)
-    if target in seen:
-        first, earlier = seen[target]
-        if _same_item(item, earlier):
-            return ItemResult(index, item, target, "skipped", note=f"duplicate of item #{first}")
-        # Running it would overwrite item #first's outputs; skipping it would lose it silently.
-        error = StorageError(f"target id collision with item #{first}: both map to target {target!r}")
-        return ItemResult(index, item, target, "failed", error=error)
-    seen[target] = (index, item)
-    try:
-        store = base.for_session(session, target)
-        if (
-            resume
-            and done_keys
-            and all(store.exists(k) for k in done_keys)
-            and not (
-                error_key is not None and store.exists(error_key)  # wrote its outputs, then raised: not done
-            )
-        ):
-            return ItemResult(index, item, target, "skipped", note="outputs exist (resume)")
-        value = process(item, store)
-        missing = [k for k in done_keys if not store.exists(k)]
-        if missing:
-            raise StorageError(
-                f"process() returned without writing {', '.join(map(repr, missing))}; "
-                "a re-run could not tell this item is done"
-            )
-    except Exception as exc:  # noqa: BLE001 - per-item outcome, reported, never swallowed
-        note = ""
-        recorded = False
-        if error_key is not None:
-            try:
-                base.for_session(session, target).save_string(error_key, _error_report(item, target, exc))
-                recorded = True
-            except Exception as save_exc:  # noqa: BLE001 - the item error matters more; say both
-                note = f"(could not save {error_key}: {error_text(save_exc)})"
-        if not recorded:
-            note = _forget_done(base.for_session(session, target), done_keys, note)
-        return ItemResult(index, item, target, "failed", error=exc, note=note)
-    if error_key is not None and store.exists(error_key):
-        store.delete(error_key)  # a stale report from an earlier failed run would mislead
-    return ItemResult(index, item, target, "done", value=value)
-
-
-def _same_item(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:  # noqa: BLE001 - an item without a usable == is not a duplicate
-        return a is b
-
-
-def _forget_done(store: BaseStorage, done_keys: list[str], note: str) -> str:
-    """Delete the done keys of a failed item that has no error record, so a resume does not skip it."""
-    try:
-        for key in done_keys:
-            store.delete(key)
-    except Exception as exc:  # noqa: BLE001 - reported with the item's own error
-        return f"{note} (could not delete the done keys: {error_text(exc)}; a resume may skip this item)".strip()
-    return note

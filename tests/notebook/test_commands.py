@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from IPython.core.completer import provisionalcompleter
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -19,9 +20,8 @@ from perf_storage_nb.notebook.complete import wanted
 
 #: the usage of every built-in subcommand, as `%storage help SUBCOMMAND` and usage errors show it
 USAGES = {
-    "use": "%storage use [URL | BACKEND | VAR | {config-dict} | field=value ...] [SESSION[/TARGET]] [-s SESSION] "
-    "[-t TARGET]",
-    "ls": "%storage ls [-l] [[SESSION/TARGET:]PREFIX]",
+    "use": "%storage use [WHERE] [SESSION/TARGET] [field=value ...] [-s SESSION] [-t TARGET]",
+    "ls": "%storage ls [-l] [[SESSION/TARGET:]PREFIX|GLOB]",
     "sessions": "%storage sessions",
     "targets": "%storage targets [SESSION]",
     "browse": "%storage browse [SESSION[/TARGET] | *]",
@@ -29,6 +29,8 @@ USAGES = {
     "load": "%storage load KEY [-o VAR]",
     "save_string": "%storage save_string [-q] KEY EXPR   |   %%storage save_string [-q] KEY  (cell body verbatim)",
     "load_string": "%storage load_string KEY [-o VAR]",
+    "save_bytes": "%storage save_bytes [-q] KEY EXPR",
+    "load_bytes": "%storage load_bytes KEY [-o VAR]",
     "show": "%storage show KEY [--max-bytes N]",
     "info": "%storage info [KEY]",
     "rm": "%storage rm [-q] KEY [KEY ...]",
@@ -63,7 +65,7 @@ def test_every_record_is_complete() -> None:
         ("load", ["k", "-o"], ()),  # -o takes a variable name: nothing to offer
         ("load", ["k", "-o", "v"], (Complete.KEY,)),
         ("save", ["-q"], (Complete.KEY,)),
-        ("save", ["-q", "k"], ()),  # the expression
+        ("save", ["-q", "k"], (Complete.PYTHON,)),  # the expression: IPython's own completion
         ("rm", ["a", "b"], (Complete.KEY,)),
         ("ls", ["-l"], (Complete.PREFIX,)),
         ("snapshot", [], ()),  # the new snapshot's name
@@ -73,7 +75,9 @@ def test_every_record_is_complete() -> None:
         ("diff", ["k", "--tol", "5%"], (Complete.SNAPSHOT, Complete.KEY)),
         ("use", ["-t"], (Complete.TARGET,)),
         ("use", ["-s"], (Complete.SESSION,)),
-        ("use", ["memory://"], (Complete.SCOPE,)),
+        ("use", [], (Complete.BACKEND, Complete.SESSION_TARGET)),
+        ("use", ["memory://"], (Complete.SESSION_TARGET,)),
+        ("save", ["k"], (Complete.PYTHON,)),
         ("targets", [], (Complete.SESSION,)),
         ("capture", ["-q"], (Complete.KEY,)),
         ("sessions", [], ()),
@@ -162,8 +166,13 @@ def test_a_record_in_a_new_module_is_all_a_subcommand_needs(shell_with_hello: In
     assert str(info.value).endswith("(%storage ls lists the keys); usage: %storage hello KEY [--loud]")
     with pytest.raises(UsageError, match="has no cell form"):
         ip.run_cell_magic("storage", "hello greeting.json", "x")
-    assert ip.complete("", "%storage hel")[1] == ["hello", "help"]
-    assert ip.complete("", "%storage hello gre")[1] == ["greeting.json"]
+    assert _completions(ip, "%storage hel") == ["hello", "help"]  # a new record is completed like the others
+    assert _completions(ip, "%storage hello gre") == ["greeting.json"]
+
+
+def _completions(ip: InteractiveShell, line: str) -> list[str]:
+    with provisionalcompleter():
+        return [c.text for c in ip.Completer.completions(line, len(line))]
 
 
 def test_arguments_build_the_parser() -> None:

@@ -30,7 +30,10 @@ def _ours(ip: InteractiveShell) -> list[object]:
 
 
 def _completers(ip: InteractiveShell) -> list[str]:
-    return [k for k in ip.strdispatchers["complete_command"].strs if k in ("%storage", "%%storage")]
+    """Our matchers registered with the shell's completer (and any complete_command hook left behind)."""
+    hooks = [k for k in ip.strdispatchers.get("complete_command", {"strs": {}}).strs if k in ("%storage", "%%storage")]
+    matchers = [getattr(m, "matcher_identifier", "") for m in ip.Completer.custom_matchers]
+    return hooks + [m for m in matchers if m.startswith("perf_storage_nb")]
 
 
 def test_load_is_silent_and_idempotent(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,7 +47,7 @@ def test_load_is_silent_and_idempotent(shell: InteractiveShell, capsys: pytest.C
     assert capsys.readouterr() == ("", "")
     assert len(_ours(shell)) == 1
     assert "storage" in shell.magics_manager.magics["line"] and "storage" in shell.magics_manager.magics["cell"]
-    assert _completers(shell) == ["%storage", "%%storage"]
+    assert _completers(shell) == ["perf_storage_nb.storage_matcher"]
     unload_ipython_extension(shell)
     shell.extension_manager.loaded.discard("perf_storage_nb")
 
@@ -67,7 +70,7 @@ def test_reload_gives_a_fresh_working_instance(shell: InteractiveShell) -> None:
     shell.run_line_magic("reload_ext", "perf_storage_nb")
     second = shell.magics_manager.registry["StorageMagics"]
     assert second is not first and _ours(shell) == [second]
-    assert _completers(shell) == ["%storage", "%%storage"]
+    assert _completers(shell) == ["perf_storage_nb.storage_matcher"]
     shell.run_line_magic("storage", "save -q k 5")
     assert shell.run_line_magic("storage", "load k") == 5
     shell.run_line_magic("unload_ext", "perf_storage_nb")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from IPython.core.completer import provisionalcompleter
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets import TraitError
@@ -152,9 +153,9 @@ def test_ls_lists_keys_and_ls_l_adds_kind_and_size(ip: InteractiveShell, store: 
     store.save("a.json", {"x": 1})
     store.save_string("b/page.html", "<p>hi</p>")
     listing = m(ip, "ls")
-    assert isinstance(listing, KeyListing)
+    assert isinstance(listing.listing, KeyListing) and listing == ["a.json", "b/page.html"]
     assert listing.keys == ["a.json", "b/page.html"]
-    assert repr(listing) == f"KeyListing({store.describe()!r}, 2 keys)"
+    assert repr(listing.listing) == f"KeyListing({store.describe()!r}, 2 keys)"
     assert listing.text() == f"{store.describe()}: 2 keys\n  a.json\n  b/page.html"
     long = m(ip, "ls -l")
     assert long.keys == ["a.json", "b/page.html"] and "b/page.html  text" in long.text()
@@ -171,10 +172,10 @@ def test_ls_asks_info_only_for_the_long_form(
     original = type(store).info
     monkeypatch.setattr(type(store), "info", lambda self, key: asked.append(key) or original(self, key))
     assert len(m(ip, "ls").keys) == 5 and asked == []
-    monkeypatch.setattr("perf_storage_nb.notebook.commands.navigation.LONG_LISTING_MAX", 3)
+    monkeypatch.setattr("perf_storage_nb.notebook.commands.listing.LONG_LISTING_MAX", 3)
     long = m(ip, "ls --long")
     assert asked == ["k0", "k1", "k2"]
-    assert long.keys == ["k0", "k1", "k2"] and repr(long).endswith("5 keys)")
+    assert long.keys == ["k0", "k1", "k2"] and repr(long.listing).endswith("5 keys)")
     assert long.text().endswith("… 2 keys more (narrow with ls -l PREFIX)")
 
 
@@ -383,7 +384,7 @@ BAD_LINES = [
     ("diff k k --tol lots", "not a number"),
     ("diff k --against a/b/c", "more than one"),
     ("snapshot", "required"),
-    ("load k --bogus", "unrecognized"),
+    ("load k --bogus", "unknown option '--bogus'"),
     ("help nosuch", "unknown subcommand"),
     ("capture k", "cell magic"),
     ("load 'unclosed", "cannot split"),
@@ -424,14 +425,20 @@ def test_completions(ip: InteractiveShell, store: BaseStorage) -> None:
     store.save("results/a.json", 1)
     store.save("results/b.json", 1)
     store.for_target("t2").save("zz", 1)
-    assert ip.complete("", "%storage lo")[1] == ["load", "load_string"]
-    assert ip.complete("", "%%storage sa")[1] == ["save", "save_string"]
-    assert ip.complete("", "%storage load results/")[1] == ["results/a.json", "results/b.json"]
-    assert ip.complete("", "%storage show res")[1] == ["results/a.json", "results/b.json"]
-    assert "zz" in ip.complete("", f"%storage load {store.session_id}/t2:z")[1]
-    assert store.session_id in ip.complete("", "%storage targets ")[1]
+    assert completions(ip, "%storage lo") == ["load", "load_bytes", "load_string"]
+    assert completions(ip, "%%storage sa") == ["save", "save_string"]  # cell forms only
+    assert completions(ip, "%storage load results/") == ["results/a.json", "results/b.json"]
+    assert completions(ip, "%storage show res") == ["results/a.json", "results/b.json"]
+    assert completions(ip, f"%storage load {store.session_id}/t2:z") == [f"{store.session_id}/t2:zz"]
+    assert store.session_id in completions(ip, "%storage targets ")
     m(ip, "snapshot snap1")
-    assert "@snap1" in ip.complete("", "%storage diff ")[1]
+    assert "@snap1" in completions(ip, "%storage diff ")
+
+
+def completions(ip: InteractiveShell, line: str) -> list[str]:
+    """What Tab offers at the end of ``line`` (IPython's completion API, as Jupyter and the terminal use it)."""
+    with provisionalcompleter():
+        return [c.text for c in ip.Completer.completions(line, len(line))]
 
 
 def test_config_feedback_and_validation(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
@@ -685,5 +692,5 @@ def _storage_doc() -> str:
 def test_against_completes_sessions(ip: InteractiveShell, store: BaseStorage) -> None:
     store.save("k", 1)
     store.for_session("baseline_run").save("k", 1)
-    found = ip.complete("", "%storage diff k --against ")[1]
+    found = completions(ip, "%storage diff k --against ")
     assert "baseline_run" in found and "k" not in found

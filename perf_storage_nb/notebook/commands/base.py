@@ -7,7 +7,9 @@ interface the magics implement. A mistake is raised as ``ctx.fail(problem)``; th
 
 from __future__ import annotations
 
+import keyword
 import os
+import sys
 from argparse import Namespace
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,16 +17,34 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ...addressing import Scope, expand_vars, parse_key_ref, parse_scope, parse_snapshot, scope_storages
 from ...base import BaseStorage
+from ...codec import canonical, encode_json, encode_text, to_bytes
 from ...errors import StorageNameError
+from ...kinds import Kind
 from ..render import human_size
-from .parsing import Arg, CommandError, CommandParser, build_parser, shell_words, usage_of
+from .parsing import Arg, CommandError, CommandParser, build_parser, did_you_mean, shell_words, usage_of
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
     from ...diff import Snapshot
 
-__all__ = ["CellHandler", "Command", "Context", "Host", "LineHandler", "Settings", "cell_forms"]
+__all__ = [
+    "CellHandler",
+    "Command",
+    "Context",
+    "Host",
+    "LineHandler",
+    "Settings",
+    "canonical_size",
+    "cell_forms",
+    "unknown_subcommand",
+]
+
+
+def canonical_size(kind: Kind, value: Any) -> int:
+    """The size ``KeyInfo.size`` gives a value (``codec.canonical``: JSON compact with sorted keys; text as UTF-8)."""
+    payload = encode_json(value) if kind == "json" else encode_text(value) if kind == "text" else to_bytes(value)
+    return canonical(kind, payload)[0]
 
 
 class Settings(Protocol):
@@ -108,10 +128,14 @@ class Context:
         if self.settings.feedback >= level:
             print(text)
 
-    def saved(self, storage: BaseStorage, key: str, kind: str, size: int, quiet: bool) -> None:
-        """The one-line feedback after a save."""
-        if not quiet:
-            self.say(1, f"Saved {key!r} ({kind}, {human_size(size)}) -> {self.where(storage)}")
+    def saved(self, storage: BaseStorage, key: str, kind: Kind, value: Any, quiet: bool) -> None:
+        """The one-line feedback after a save, with the size ``info``, ``ls -l`` and ``show`` report for it."""
+        if not quiet and self.settings.feedback >= 1:  # the size costs an encoding: only when it is shown
+            self.say(1, f"Saved {key!r} ({kind}, {human_size(canonical_size(kind, value))}) -> {self.where(storage)}")
+
+    def warn(self, text: str) -> None:
+        """A one-line warning on stderr (shown whatever the feedback level: it points at a probable mistake)."""
+        print(f"Warning: {text}", file=sys.stderr)
 
     def fail(self, problem: str) -> CommandError:
         """A user mistake to raise: shown in one line with this subcommand's usage."""
@@ -160,8 +184,10 @@ class Context:
     # ---- the user's namespaces -----------------------------------------------------------------------------------
     def bind(self, var: str, value: Any) -> None:
         """Set a variable in the user namespace (``-o VAR``)."""
-        if not var.isidentifier():
+        if not var.isidentifier() or keyword.iskeyword(var):
             raise self.fail(f"-o needs a Python variable name, not {var!r}")
+        if var.startswith("__") and var.endswith("__"):  # __builtins__ = ... would break every later cell
+            raise self.fail(f"-o {var}: names like __name__ belong to Python; pick another variable name")
         self.shell.user_ns[var] = value
 
     def evaluate(self, expr: str) -> Any:
@@ -235,3 +261,9 @@ class Command:
 def cell_forms(commands: Mapping[str, Command]) -> list[str]:
     """Names of the subcommands that have a ``%%storage`` cell form."""
     return [name for name, command in commands.items() if command.cell is not None]
+
+
+def unknown_subcommand(commands: Mapping[str, Command], name: str) -> CommandError:
+    """``unknown subcommand 'sve'; did you mean save?`` (the list of subcommands when nothing is close)."""
+    hint = did_you_mean(name, list(commands)) or f"; subcommands: {', '.join(commands)}"
+    return CommandError(f"unknown subcommand {name!r}{hint} (%storage help)", usage=False)

@@ -35,7 +35,7 @@ def _capture(ctx: Context, args: Namespace, body: str) -> None:
         )
     page = capture_page(key, captured.stdout, captured.stderr, [o.data for o in captured.outputs])
     storage.save_string(key, page)
-    ctx.saved(storage, key, "html", len(page.encode("utf-8")), args.quiet)
+    ctx.saved(storage, key, "text", page, args.quiet)
 
 
 CAPTURE = Command(

@@ -7,8 +7,8 @@ from argparse import Namespace
 from collections.abc import Mapping
 
 from ..render import RichText
-from .base import Command, Context, cell_forms
-from .parsing import Arg, CommandError
+from .base import Command, Context, cell_forms, unknown_subcommand
+from .parsing import Arg
 
 __all__ = ["HELP", "REFERENCE", "help_text", "magic_doc"]
 
@@ -28,7 +28,7 @@ def help_text(commands: Mapping[str, Command], topic: str | None = None) -> str:
     """Help of every subcommand, or of one."""
     if topic:
         if topic not in commands:
-            raise CommandError(f"unknown subcommand {topic!r}; subcommands: {', '.join(commands)}", usage=False)
+            raise unknown_subcommand(commands, topic)
         command = commands[topic]
         return f"{command.usage}\n    {command.summary}\n\n{REFERENCE}"
     lines = [f"%storage SUBCOMMAND ... / %%storage SUBCOMMAND ... (cell forms: {', '.join(cell_forms(commands))})", ""]

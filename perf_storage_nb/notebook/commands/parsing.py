@@ -7,6 +7,7 @@ every option first), so ``load KEY [-o VAR]`` reads as written and can never dri
 from __future__ import annotations
 
 import argparse
+import difflib
 import shlex
 from collections.abc import Callable, Sequence
 from enum import StrEnum
@@ -20,6 +21,7 @@ __all__ = [
     "CommandParser",
     "Complete",
     "build_parser",
+    "did_you_mean",
     "one_line",
     "shell_words",
     "usage_of",
@@ -34,7 +36,10 @@ class Complete(StrEnum):
     SESSION = "session"  # session ids
     TARGET = "target"  # target ids of the current session
     SCOPE = "scope"  # SESSION or SESSION/TARGET
+    SESSION_TARGET = "session_target"  # SESSION/TARGET only (`use`): sessions are offered as SESSION/
     SNAPSHOT = "snapshot"  # @NAME of the snapshots taken so far
+    BACKEND = "backend"  # backend names, URL schemes and storage variables (`use`)
+    PYTHON = "python"  # a Python expression: left to IPython's own completion
 
 
 class CommandError(StorageError, ValueError):
@@ -48,6 +53,12 @@ class CommandError(StorageError, ValueError):
 def one_line(text: str) -> str:
     """Collapse whitespace so a message stays one line."""
     return " ".join(str(text).split())
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """``"; did you mean save?"`` when ``word`` is close to one of ``choices`` (a typo), else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 class Arg:
@@ -106,6 +117,22 @@ class CommandParser(argparse.ArgumentParser):
 
     def __init__(self, prog: str) -> None:
         super().__init__(prog=prog, add_help=False, allow_abbrev=False)
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]  # argparse's overloads; we only ever pass a list
+        """Parse like argparse; an unknown option is named with the closest known one (``did you mean``)."""
+        words = list(args or [])
+        # Intermixed: options may come between positionals (`use memory:// -s a b/c`); '--' needs the plain parse.
+        parse = self.parse_known_args if "--" in words else self.parse_known_intermixed_args
+        parsed, extras = parse(words, namespace)
+        unknown = [word for word in extras if word.startswith("-") and word != "-"]
+        if unknown:
+            shown = [action for action in self._actions if action.help != argparse.SUPPRESS]
+            known = [name for action in shown for name in action.option_strings]
+            hint = did_you_mean(unknown[0].split("=", 1)[0], known) or f" (options: {', '.join(known) or 'none'})"
+            raise CommandError(f"unknown option {unknown[0]!r}{hint}")
+        if extras:
+            raise CommandError(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
     def error(self, message: str) -> NoReturn:
         raise CommandError(message)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 
 from ...errors import StorageError
-from .base import Command
+from .base import Command, unknown_subcommand
 from .parsing import CommandError, Complete, one_line
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "KEY_COMMANDS",
     "explain",
     "find",
+    "unknown_subcommand",
     "load_commands",
 ]
 
@@ -46,16 +48,14 @@ def load_commands(package: str = __package__) -> dict[str, Command]:
     return commands
 
 
-def find(commands: dict[str, Command], name: str) -> Command:
-    """The record of ``name``, or a CommandError listing the subcommands."""
+def find(commands: Mapping[str, Command], name: str) -> Command:
+    """The record of ``name``, or a CommandError naming the closest subcommand (or listing them all)."""
     if name not in commands:
-        raise CommandError(
-            f"unknown subcommand {name!r}; subcommands: {', '.join(commands)} (%storage help)", usage=False
-        )
+        raise unknown_subcommand(commands, name)
     return commands[name]
 
 
-def explain(commands: dict[str, Command], name: str, exc: StorageError) -> str:
+def explain(commands: Mapping[str, Command], name: str, exc: StorageError) -> str:
     """The one-line text a UsageError shows for ``exc`` raised by subcommand ``name``."""
     if isinstance(exc, CommandError):
         text = f"{exc}; usage: {commands[name].usage}" if exc.with_usage and name in commands else str(exc)

@@ -1,17 +1,18 @@
-"""Subcommands on stored values: save, load, save_string, load_string, show, info, rm, exists, versions."""
+"""Subcommands on stored values: save, load, save_string, load_string, save_bytes, load_bytes, show, info, rm,
+exists, versions."""
 
 from __future__ import annotations
 
 import dataclasses
 import html
-import json
 from argparse import Namespace
 from collections.abc import Callable
 from typing import Any
 
 from ...base import BaseStorage
+from ...codec import JSONTooDeepError, decode_json
 from ...diff import load_kind
-from ..render import RichText, StoredValue, value_size
+from ..render import RichText, StoredValue
 from .base import Command, Context
 from .parsing import Arg, CommandError, Complete
 
@@ -38,27 +39,44 @@ def key_and_expression(text: str) -> list[str]:
 
 
 # ---- save --------------------------------------------------------------------------------------------------------
+#: key suffixes whose value is meant to be text: a JSON string saved there is probably a mistake
+TEXT_SUFFIXES = frozenset(
+    (".md", ".markdown", ".txt", ".text", ".rst", ".html", ".htm", ".xml", ".svg", ".csv", ".tsv", ".log", ".out",
+     ".err", ".yaml", ".yml", ".toml", ".ini", ".tex")
+)  # fmt: skip
+
+
+def _stored_json(ctx: Context, storage: BaseStorage, key: str, value: Any, quiet: bool, form: str) -> None:
+    storage.save(key, value)
+    ctx.saved(storage, key, "json", value, quiet)
+    suffix = key[key.rfind(".") :].lower() if "." in key.rsplit("/", 1)[-1] else ""
+    if isinstance(value, str) and suffix in TEXT_SUFFIXES:
+        ctx.warn(
+            f"{key!r} now holds a JSON string (quoted, escaped); to store it as text use {form} {key} (save_string "
+            "keeps it verbatim, and show renders it)"
+        )
+
+
 def _save(ctx: Context, args: Namespace) -> None:
     storage, key = ctx.key(args.key)
-    value = ctx.evaluate(args.expr)
-    storage.save(key, value)
-    ctx.saved(storage, key, "json", value_size("json", value), args.quiet)
+    _stored_json(ctx, storage, key, ctx.evaluate(args.expr), args.quiet, "%storage save_string")
 
 
 def _cell_save(ctx: Context, args: Namespace, body: str) -> None:
     storage, key = ctx.key(args.key)
     try:
-        value = json.loads(body)
+        value = decode_json(body)
+    except JSONTooDeepError:
+        raise ctx.fail("the cell body nests too deeply to parse as JSON; save_string stores text") from None
     except ValueError as exc:
         raise ctx.fail(f"the cell body is not JSON ({exc}); %%storage save_string KEY stores text") from None
-    storage.save(key, value)
-    ctx.saved(storage, key, "json", value_size("json", value), args.quiet)
+    _stored_json(ctx, storage, key, value, args.quiet, "%%storage save_string")
 
 
 SAVE = Command(
     "save",
     "Store the JSON value of a Python expression (or of the cell body, parsed as JSON).",
-    args=(QUIET, KEY, Arg("expr", metavar="EXPR")),
+    args=(QUIET, KEY, Arg("expr", metavar="EXPR", complete=Complete.PYTHON)),
     line=_save,
     split=key_and_expression,
     cell=_cell_save,
@@ -99,19 +117,19 @@ def _save_string(ctx: Context, args: Namespace) -> None:
     if not isinstance(value, str):
         raise ctx.fail(f"{args.expr.strip()!r} is a {type(value).__name__}, not a str (use save for JSON)")
     storage.save_string(key, value)
-    ctx.saved(storage, key, "text", value_size("text", value), args.quiet)
+    ctx.saved(storage, key, "text", value, args.quiet)
 
 
 def _cell_save_string(ctx: Context, args: Namespace, body: str) -> None:
     storage, key = ctx.key(args.key)
     storage.save_string(key, body)
-    ctx.saved(storage, key, "text", value_size("text", body), args.quiet)
+    ctx.saved(storage, key, "text", body, args.quiet)
 
 
 SAVE_STRING = Command(
     "save_string",
     "Store text (HTML, Markdown, logs) verbatim.",
-    args=(QUIET, KEY, Arg("expr", metavar="EXPR")),
+    args=(QUIET, KEY, Arg("expr", metavar="EXPR", complete=Complete.PYTHON)),
     line=_save_string,
     split=key_and_expression,
     cell=_cell_save_string,
@@ -129,6 +147,38 @@ LOAD_STRING = Command(
     "Return the text under KEY (-o binds it to VAR instead).",
     args=(KEY, OUT),
     line=_load_string,
+)
+
+
+# ---- save_bytes / load_bytes ------------------------------------------------------------------------------------
+def _save_bytes(ctx: Context, args: Namespace) -> None:
+    storage, key = ctx.key(args.key)
+    value = ctx.evaluate(args.expr)
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        hint = "; for text use save_string (or EXPR.encode())" if isinstance(value, str) else ""
+        raise ctx.fail(f"{args.expr.strip()!r} is a {type(value).__name__}, not bytes{hint}")
+    storage.save_bytes(key, value)
+    ctx.saved(storage, key, "bytes", value, args.quiet)
+
+
+SAVE_BYTES = Command(
+    "save_bytes",
+    "Store the bytes of a Python expression (screenshots, archives).",
+    args=(QUIET, KEY, Arg("expr", metavar="EXPR", complete=Complete.PYTHON)),
+    line=_save_bytes,
+    split=key_and_expression,
+)
+
+
+def _load_bytes(ctx: Context, args: Namespace) -> Any:
+    return _loaded(ctx, args, lambda storage, key: storage.load_bytes(key, _MISSING))
+
+
+LOAD_BYTES = Command(
+    "load_bytes",
+    "Return the bytes under KEY (-o binds them to VAR instead).",
+    args=(KEY, OUT),
+    line=_load_bytes,
 )
 
 
