@@ -171,6 +171,32 @@ def run_chromium() -> Iterator[Any]:
             browser.close()
 
 
+def lab_fixture() -> Any:
+    """A module-scoped ``lab`` fixture: JupyterLab on 127.0.0.1 with a token, stopped after the module.
+
+    A factory (``lab = lab_fixture()`` in a test module), not a conftest.py: a second conftest module would
+    shadow ``from conftest import ...`` of the tests beside it.
+    """
+
+    @pytest.fixture(scope="module")
+    def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+        with run_lab(tmp_path_factory.mktemp("lab")) as server:
+            yield server
+
+    return lab
+
+
+def chromium_fixture() -> Any:
+    """A module-scoped ``chromium`` fixture: headless Debian Chromium driven by Playwright."""
+
+    @pytest.fixture(scope="module")
+    def chromium() -> Iterator[Any]:
+        with run_chromium() as browser:
+            yield browser
+
+    return chromium
+
+
 def write_notebook(lab: Lab, name: str, nb: dict[str, Any]) -> Path:
     """Write ``nb`` as ``name`` under the server's root; returns its path."""
     path = lab.root / name

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import SHOTS, Lab, notebook, open_notebook, run_cell, write_notebook
+from labkit import SHOTS, Lab, chromium_fixture, lab_fixture, notebook, open_notebook, run_cell, write_notebook
 
 from perf_storage_nb import LocalStorage
 
 pytestmark = pytest.mark.browser
+
+lab = lab_fixture()
+chromium = chromium_fixture()
 
 HEADING = "Perf Report 7f3a"
 

@@ -17,11 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import CONTRAST_JS, REPO, SHOTS, Lab, notebook, open_notebook, run_cell, set_theme, write_notebook
+from labkit import (
+    CONTRAST_JS,
+    REPO,
+    SHOTS,
+    Lab,
+    chromium_fixture,
+    lab_fixture,
+    notebook,
+    open_notebook,
+    run_cell,
+    set_theme,
+    write_notebook,
+)
 
 from perf_storage_nb.display.frames import AUTO_MAX_HEIGHT, DEFAULT_HEIGHT, TRUST_HINT
 
 pytestmark = pytest.mark.browser
+
+lab = lab_fixture()
+chromium = chromium_fixture()
 
 PAGE_LINES = 14
 PAGE = (

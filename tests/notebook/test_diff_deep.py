@@ -281,3 +281,34 @@ def test_limit_error_is_part_of_the_error_tree() -> None:
     deep, _ = _spine(MAX_DEPTH + 1, [True], [0], 1)
     with pytest.raises(StorageError):
         diff_values({"k": deep}, {"k": 1})
+
+
+def _nest(depth: int, leaf: Any = 1, kind: str = "dict") -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = {"k": value} if kind == "dict" else [value]
+    return value
+
+
+def _from_deep_in_the_stack(frames: int, call: Any) -> Any:
+    """``call()`` run ``frames`` Python frames deep, as from a notebook cell inside IPython and a magic."""
+    return call() if frames == 0 else _from_deep_in_the_stack(frames - 1, call)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kind"),
+    [
+        ({"a": _nest(MAX_DEPTH - 1), "b": 1}, {"b": 1}, "removed"),
+        ({"b": 1}, {"a": _nest(MAX_DEPTH - 1, kind="list"), "b": 1}, "added"),
+        ([1, _nest(MAX_DEPTH - 1)], [1], "removed"),
+        ({"a": _nest(MAX_DEPTH - 1)}, {"a": _nest(MAX_DEPTH - 1, kind="list")}, "changed"),
+        (_nest(200, {"x": _nest(299)}), _nest(200, {}), "removed"),
+        (_nest(200, {"x": _nest(299)}), _nest(200, {"x": _nest(299, kind="list")}), "changed"),
+    ],
+    ids=["removed-key", "added-key", "removed-item", "type-change", "deep-removal", "deep-type-change"],
+)
+def test_whole_deep_subtrees_added_removed_or_retyped(before: Any, after: Any, kind: str) -> None:
+    """A row whose value is itself hundreds of levels deep: found, rendered and exported, 150 frames down."""
+    result = _from_deep_in_the_stack(150, lambda: diff_values(before, after))
+    assert [c.kind for c in result.changes] == [kind]
+    _from_deep_in_the_stack(150, lambda: (result.to_text(), result._repr_html_(), json.dumps(result.to_dict())))
