@@ -115,18 +115,40 @@ def test_text_twins_are_the_ones_notebooks_compare() -> None:
     assert rich._text_twin() == "text" and rich._repr_html_() == "<b>html</b>"
 
 
-_COLOUR = re.compile(r"(?:^|;)\s*(color|background|background-color|border-color)\s*:\s*([^;]+)")
+_DECL = re.compile(r"\s*([a-z-]+)\s*:\s*(.+)")
+_COLOURED = ("color", "background", "background-color", "border-color", "border", "border-left", "border-bottom")
+
+
+def _declarations(style: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2).strip()) for part in style.split(";") if (m := _DECL.match(part))]
 
 
 def test_every_colour_in_rendered_output_comes_from_the_palette() -> None:
+    """Themed values only; a plain value only as the sanitiser-proof fallback right before its themed twin."""
     for obj in _display_objects():
         page = obj._repr_html_()
         assert "#f5f5f5" not in page and "#fff;" not in page
         for style in re.findall(r"style='([^']*)'", page) + re.findall(r'style="([^"]*)"', page):
-            for prop, value in _COLOUR.findall(style):
+            decls = _declarations(style)
+            for i, (prop, value) in enumerate(decls):
+                if prop not in _COLOURED or not re.search(r"#|rgb|color-mix|var\(", value):
+                    continue
                 if (prop, value) == ("background", "#fff") and "psnb-frame" in page:
                     continue  # the sandboxed page's own canvas
-                assert value.startswith(("var(--jp-", "color-mix(in srgb,var(--jp-")), (type(obj).__name__, prop, value)
+                if "var(--jp-" in value:
+                    continue
+                twin = decls[i + 1] if i + 1 < len(decls) else ("", "")
+                assert prop != "color", (type(obj).__name__, "a text colour without the theme", value)
+                assert twin[0] == prop and theme.plain_fallback(twin[1]) == value, (type(obj).__name__, prop, value)
+
+
+def test_plain_fallbacks_survive_the_sanitiser_where_var_does_not() -> None:
+    """What JupyterLab keeps of an untrusted output's style (checked in tests/browser): plain values, no var()."""
+    assert theme.css("background", theme.HEADER_BG) == "background:#8882;background:var(--jp-layout-color2,#8882)"
+    assert theme.css("background", theme.tint("bad")).startswith("background:#cf222e29;background:color-mix(")
+    assert theme.css("font-family", theme.CODE_FONT).startswith("font-family:monospace;")
+    assert theme.css("color", theme.TEXT_MUTED) == f"color:{theme.TEXT_MUTED}"  # text inherits the theme instead
+    assert theme.plain_fallback("var(--jp-ui-font-color1,inherit)") is None
 
 
 def test_markdown_is_commonmark_with_tables_and_stays_safe() -> None:

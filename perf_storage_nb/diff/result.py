@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..display import Cell, DisplayObject, Section, clip, code, esc, head_line, muted, status_badge, table
-from ..display.theme import CODE_FONT, TONES, tint
+from ..display import Cell, DisplayObject, Section, code, esc, head_line, muted, status_badge, table
+from ..display.html import TEXT_BLOCK
+from ..display.text import short_labels
+from ..display.theme import TONES, css, tint
+from .show import SHOW_MAX, show_value, stable
 
-__all__ = ["ABSENT", "Change", "ChangeKind", "DiffResult", "show_value", "sort_changes", "stable"]
+__all__ = ["ABSENT", "SHOW_MAX", "Change", "ChangeKind", "DiffResult", "show_value", "sort_changes", "stable"]
 
 ChangeKind = Literal["added", "removed", "changed"]
 
-SHOW_MAX = 200  # characters of a value shown in one table cell / text line
 _KIND_ORDER = {"removed": 0, "added": 1, "changed": 2}
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
 
 #: a value that is not there (a missing key), as opposed to a stored None
 ABSENT: Any = object()
-
-
-def show_value(value: Any) -> str:
-    """Deterministic one-line rendering of a value (sets sorted, JSON-like, capped)."""
-    return clip(json.dumps(stable(value), ensure_ascii=False, sort_keys=False, default=repr), SHOW_MAX)
-
-
-def stable(value: Any) -> Any:
-    """``value`` with sets sorted and bytes summarised, so its rendering never depends on the hash seed."""
-    # Set iteration order depends on the hash seed; sort by repr so output never does.
-    if isinstance(value, (set, frozenset)):
-        return sorted((stable(v) for v in value), key=repr)
-    if isinstance(value, dict):
-        return {str(k): stable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [stable(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value)} bytes>"
-    return value
 
 
 @dataclass(frozen=True)
@@ -164,7 +146,7 @@ class DiffResult(DisplayObject):
         )
         badges = "".join(status_badge(name, n) for name, n in counts if n or name != "tolerated")
         same = muted(f"{self.unchanged} unchanged") if self.unchanged else ""
-        head = head_line(f"{code(self.labels[0])} → {code(self.labels[1])}", badges + same)
+        head = head_line(self._label_line(), badges + same)
         if not self.changes:
             return f"<div class='psnb-diff'>{head}{muted('no differences', 'div')}</div>"
         rows: list[list[str | Cell] | Section] = []
@@ -175,26 +157,46 @@ class DiffResult(DisplayObject):
                 rows.append(Section(code(c.group)))
             values: list[str | Cell]
             if c.text_diff:
-                lines = "".join(_diff_line_html(line) for line in c.text_diff)
-                values = [Cell(f"<pre style='{_DIFF_PRE}'>{lines}</pre>", colspan=2)]
+                # The ---/+++ lines repeat the labels the head line and the column headers show.
+                shown = [line for i, line in enumerate(c.text_diff) if i >= 2 or not line.startswith(("--- ", "+++ "))]
+                lines = "".join(_diff_line_html(line) for line in shown)
+                values = [Cell(f"<pre class='psnb-text-diff' style='{TEXT_BLOCK}'>{lines}</pre>", colspan=2)]
             else:
                 before = "" if c.kind == "added" else show_value(c.before)
                 after = "" if c.kind == "removed" else show_value(c.after)
                 values = [code(before), code(after)]
             rows.append([code(c.path if c.group else c.where), status_badge(c.kind), *values, esc(c.note)])
-        rows_table = table(["path", "change", self.labels[0], self.labels[1], "note"], rows)
+        rows_table = table(["path", "change", *self._label_headers(), "note"], rows)
         return f"<div class='psnb-diff'>{head}{rows_table}</div>"
 
+    def _label_line(self) -> str:
+        """``before → after`` for the head line: the telling parts, each whole in its tooltip."""
+        shown = short_labels(*self.labels)
+        a, b = (
+            f"<code title='{esc(full)}'>{esc(short)}</code>" if short != full else code(full)
+            for short, full in zip(shown, self.labels, strict=True)
+        )
+        return f"{a} → {b}"
 
-_DIFF_PRE = f"margin:0;white-space:pre-wrap;font-family:{CODE_FONT}"
+    def _label_headers(self) -> list[str | Cell]:
+        """The two value columns: what tells the labels apart, the whole label as the tooltip."""
+        shown = short_labels(*self.labels)
+        return [
+            Cell(f"<span style='white-space:nowrap'>{esc(short)}</span>", title=full) if short != full else full
+            for short, full in zip(shown, self.labels, strict=True)
+        ]
+
+
+_ADDED = css("background", tint("good", 22))
+_REMOVED = css("background", tint("bad", 22))
 
 
 def _diff_line_html(line: str) -> str:
     text = esc(line)
     if line.startswith("+") and not line.startswith("+++"):
-        return f"<span style='background:{tint('good', 22)}'>{text}</span>\n"
+        return f"<span style='{_ADDED}'>{text}</span>\n"
     if line.startswith("-") and not line.startswith("---"):
-        return f"<span style='background:{tint('bad', 22)}'>{text}</span>\n"
+        return f"<span style='{_REMOVED}'>{text}</span>\n"
     if line.startswith("@@"):
         return f"<span style='color:{TONES['info']}'>{text}</span>\n"
     return text + "\n"

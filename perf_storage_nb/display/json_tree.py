@@ -7,9 +7,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from .html import CODE_STYLE, esc, muted, note
-from .theme import BORDER, SYNTAX
+from .theme import BORDER, SYNTAX, css
 
 __all__ = ["json_tree_html"]
+
+
+_GUIDE = css("border-left", f"1px dotted {BORDER}")  # the line down a container's members
 
 
 def _scalar_html(value: object) -> str:
@@ -51,7 +54,7 @@ def json_tree_html(value: Any, *, max_bytes: int = 1_000_000, open_depth: int = 
             emit(
                 f"<details{' open' if depth < open_depth else ''}><summary>{head}"
                 f"{muted(f'{brace[0]}{n} {noun}{brace[1]}')}</summary>"
-                f"<div style='margin-left:1.2em;border-left:1px dotted {BORDER};padding-left:.5em'>"
+                f"<div style='margin-left:1.2em;{_GUIDE};padding-left:.5em'>"
             )
             children: Iterable[tuple[Any, Any]] = item.items() if isinstance(item, dict) else enumerate(item)
             for k, v in children:

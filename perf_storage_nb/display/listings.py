@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import DisplayObject
-from .html import CODE_STYLE, code, esc, muted, pre, table
+from .html import CODE_STYLE, code, esc, muted, table, text_lines
 from .text import human_size, plural
 
 __all__ = ["KeyListing", "RichText", "StorageTree"]
@@ -132,4 +132,4 @@ class RichText(DisplayObject):
         return self.text
 
     def _html_body(self) -> str:
-        return self.html or pre(self.text)
+        return self.html or text_lines(self.text)  # help and messages grow with their text

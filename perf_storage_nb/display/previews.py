@@ -1,7 +1,7 @@
 """Previews of one stored value: HTML (pages sandboxed, Markdown, JSON tree, images, text, hex) and its text twin.
 
-Stored HTML is shown in ``<iframe sandbox="allow-scripts" srcdoc=...>`` *without* ``allow-same-origin``:
-its scripts run in an opaque origin and cannot reach the notebook, its cookies or its kernel.
+Stored HTML is shown in a sandboxed frame (:mod:`.frames`): its scripts run in an opaque origin and cannot
+reach the notebook, its cookies or its kernel.
 """
 
 from __future__ import annotations
@@ -13,25 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import DisplayObject
+from .frames import iframe_srcdoc, page_frame
 from .html import CODE_STYLE, esc, note, pre
 from .json_tree import json_tree_html
 from .markdown import markdown_html
 from .sniff import image_dims, image_type, page_title, text_class
 from .text import human_size, value_size
-from .theme import BORDER, TEXT_MUTED
+from .theme import TEXT_MUTED
 
 __all__ = ["StoredValue", "iframe_srcdoc", "preview_html", "preview_text"]
-
-
-def iframe_srcdoc(html_text: str, *, height: int = 360, title: str = "stored page") -> str:
-    """``<iframe sandbox="allow-scripts" srcdoc=...>``: scripts may run but cannot touch the notebook."""
-    # No allow-same-origin: the page gets an opaque origin, so it cannot read the parent DOM, cookies or storage.
-    # The white canvas is the page's own default background, whatever the notebook's theme.
-    return (
-        f'<iframe class="psnb-frame" sandbox="allow-scripts" referrerpolicy="no-referrer" title="{esc(title)}" '
-        f'style="width:100%;height:{max(40, int(height))}px;border:1px solid {BORDER};background:#fff" '
-        f'srcdoc="{html.escape(html_text, quote=True)}"></iframe>'
-    )
 
 
 def _truncate_bytes(text: str, max_bytes: int) -> tuple[str, int]:
@@ -79,13 +69,15 @@ def _bytes_preview(data: bytes, key: str, kind: str, max_bytes: int) -> tuple[st
     return kind, pre("\n".join(_hex_lines(data)) + more)
 
 
-def _text_preview(text: str, key: str, size: int, max_bytes: int) -> tuple[str, str]:
+def _text_preview(text: str, key: str, size: int, max_bytes: int, height: int | None) -> tuple[str, str]:
     cls = text_class(key, text)
     shown, dropped = _truncate_bytes(text, max_bytes)
     more = _truncated_note(dropped, size) if dropped else ""
     if cls == "html":
         title = page_title(text)
-        return cls, iframe_srcdoc(shown, title=f"stored page {key}" + (f": {title.strip()}" if title else "")) + more
+        label = f"stored page {key}" + (f": {title.strip()}" if title else "")
+        twin = preview_text("text", text, key)
+        return cls, page_frame(shown, title=label, fallback_text=twin, height=height) + more
     if cls == "svg":
         if dropped:
             return cls, pre(shown) + more
@@ -98,15 +90,18 @@ def _text_preview(text: str, key: str, size: int, max_bytes: int) -> tuple[str, 
     return cls, pre(shown) + more
 
 
-def preview_html(kind: str, value: object, key: str, *, max_bytes: int = 1_000_000) -> str:
-    """HTML preview of a stored value: pages in a sandboxed iframe, Markdown, JSON tree, images, text, hex."""
+def preview_html(kind: str, value: object, key: str, *, max_bytes: int = 1_000_000, height: int | None = None) -> str:
+    """HTML preview of a stored value: pages in a sandboxed iframe, Markdown, JSON tree, images, text, hex.
+
+    ``height``: pixels of a page's frame; None sizes it to the page where the output may run script.
+    """
     size = value_size(kind, value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         label, body = _bytes_preview(bytes(value), key, kind, max_bytes)
     elif kind == "json" or not isinstance(value, str):
         label, body = "json", json_tree_html(value, max_bytes=max_bytes)
     else:
-        label, body = _text_preview(value, key, size, max_bytes)
+        label, body = _text_preview(value, key, size, max_bytes, height)
     return f"<div class='psnb-preview'>{_header(key, size, label)}{body}</div>"
 
 
@@ -152,6 +147,7 @@ class StoredValue(DisplayObject):
     value: Any = field(repr=False)
     max_bytes: int = 1_000_000
     max_chars: int = 2000
+    height: int | None = None  # pixels of a page's iframe; None: sized to the page where the output may run script
 
     @property
     def size(self) -> int:
@@ -169,4 +165,4 @@ class StoredValue(DisplayObject):
         return self.text()
 
     def _html_body(self) -> str:
-        return preview_html(self.kind, self.value, self.key, max_bytes=self.max_bytes)
+        return preview_html(self.kind, self.value, self.key, max_bytes=self.max_bytes, height=self.height)

@@ -8,10 +8,17 @@ mid colours, and surfaces are translucent greys that darken a light page and lig
 Text is never drawn in a tone on a solid tone: badges keep the theme's own text colour over a faint tint of
 the tone with a border in the tone, which reads on light and dark backgrounds (no white-on-light, no
 dark-on-dark).
+
+Untrusted notebooks: JupyterLab's sanitizer keeps inline styles but drops every declaration that holds
+``var()`` or ``color-mix()`` (checked in JupyterLab 4.6). :func:`css` therefore writes surfaces, borders and
+fonts twice, the plain fallback first (``background:#8882;background:var(--jp-layout-color2,#8882)``): a trusted
+output takes the themed value, a sanitised one keeps the fallback. Text colours are written once: without
+the variable, text inherits the theme's own colour, which always reads.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 __all__ = [
@@ -26,6 +33,8 @@ __all__ = [
     "TONES",
     "Tone",
     "ZEBRA_BG",
+    "css",
+    "plain_fallback",
     "tint",
     "tone_of",
 ]
@@ -89,3 +98,24 @@ def tint(tone: Tone, percent: int = 16) -> str:
     """A translucent background of ``tone``: over white it is pale, over a dark theme it is deep."""
     # A browser without color-mix() drops the declaration: the badge keeps its border and stays readable.
     return f"color-mix(in srgb,{TONES[tone]} {percent}%,transparent)"
+
+
+_VAR = re.compile(r"var\(--[a-z0-9-]+,([^()]+)\)")
+_MIX = re.compile(r"^color-mix\(in srgb,(#[0-9a-f]{6}) (\d+)%,transparent\)$")
+
+
+def plain_fallback(value: str) -> str | None:
+    """``value`` with each ``var(--x,F)`` replaced by ``F``, a tint by ``#rrggbbaa``; None if nothing plain is left."""
+    plain = _VAR.sub(lambda m: m.group(1), value)
+    mix = _MIX.match(plain)
+    if mix:
+        plain = f"{mix.group(1)}{round(int(mix.group(2)) * 255 / 100):02x}"
+    if plain == value or "var(" in plain or "(" in plain or "inherit" in plain:
+        return None
+    return plain
+
+
+def css(prop: str, value: str) -> str:
+    """``prop:value``, preceded by ``prop:<plain fallback>`` for surfaces, borders and fonts (see the module doc)."""
+    fallback = None if prop == "color" else plain_fallback(value)
+    return f"{prop}:{fallback};{prop}:{value}" if fallback else f"{prop}:{value}"

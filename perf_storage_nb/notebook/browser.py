@@ -15,7 +15,8 @@ from typing import Any
 from ..base import BaseStorage, KeyInfo
 from ..diff import diff_keys, load_kind
 from ..display import code, esc, preview_html, preview_text
-from .browser_helpers import filter_keys, page_of, snapshot_html, var_name_for
+from ..display.html import TEXT_BLOCK
+from .browser_helpers import filter_keys, page_of, pane, snapshot_html, var_name_for
 from .browser_nav import MAX_DIFF_OPTIONS, BrowserNavigation
 from .browser_view import guarded
 
@@ -29,6 +30,8 @@ SNAPSHOT_KEYS = 50  # keys listed in the static text/html snapshot
 
 #: the one live browser of this kernel (ipywidgets#3995: every open browser keeps its comms alive)
 _live: StorageBrowser | None = None
+#: what a browser shows once a newer one has replaced it (its other widgets are closed)
+REPLACED = "closed: a newer StorageBrowser is open (one live browser per kernel); run this cell again to browse here"
 
 
 class StorageBrowser(BrowserNavigation):
@@ -44,7 +47,7 @@ class StorageBrowser(BrowserNavigation):
     ) -> None:
         global _live
         if _live is not None and _live is not self:
-            _live.close()  # one live browser per kernel
+            _live._replaced()  # one live browser per kernel; the old one leaves a line saying so
         if isinstance(storage, Mapping):
             storages: dict[str, BaseStorage] = dict(storage)
         else:
@@ -93,10 +96,18 @@ class StorageBrowser(BrowserNavigation):
 
     def close(self) -> None:
         """Close the browser and every child widget (their comms are released)."""
+        super().close()
+        self._closed()
+
+    def _replaced(self) -> None:
+        """A newer browser opened: close every part but a visible line where this one was."""
+        self.retire(REPLACED)
+        self._closed()
+
+    def _closed(self) -> None:
         global _live
         if _live is self:
             _live = None
-        super().close()
         callbacks, self._close_callbacks = self._close_callbacks, []
         for callback in callbacks:
             callback()
@@ -144,21 +155,21 @@ class StorageBrowser(BrowserNavigation):
         if info is None:
             self._vanished(key)
             return
-        self._meta.value = self._meta_html(storage, info)
+        self._meta.value = pane(self._meta_html(storage, info))
         if info.size > self._max_preview_bytes:
             note = (
                 f"<i>{info.size:,} bytes: too large to preview here (limit {self._max_preview_bytes:,}); "
                 "use “Load into variable”.</i>"
             )
-            self._preview.value = self._raw.value = note
+            self._preview.value = self._raw.value = pane(note)
             return
         value = load_kind(storage, key, info.kind, _VANISHED)  # the kind's own loader: one read
         if value is _VANISHED:
             self._vanished(key)
             return
-        self._preview.value = preview_html(info.kind, value, key, max_bytes=self._max_preview_bytes)
+        self._preview.value = pane(preview_html(info.kind, value, key, max_bytes=self._max_preview_bytes))
         raw = preview_text(info.kind, value, key, max_chars=MAX_RAW_CHARS, source=True)  # "Raw" shows the markup
-        self._raw.value = f"<pre class='psnb-raw'>{esc(raw)}</pre>"
+        self._raw.value = pane(f"<pre class='psnb-raw' style='{TEXT_BLOCK}'>{esc(raw)}</pre>")
 
     @staticmethod
     def _meta_html(storage: BaseStorage, info: KeyInfo) -> str:
@@ -217,7 +228,7 @@ class StorageBrowser(BrowserNavigation):
             self._show_message("choose the session, target and key to compare with", error=True)
             return
         result = diff_keys(self.storage, self._keys.value, self._diff_storage(), self._diff_key.value.strip())
-        self._diff_view.value = result._repr_html_()
+        self._diff_view.value = pane(result._repr_html_())
         self._tabs.selected_index = 3
 
     # ---- delete and load ----------------------------------------------------------------------------------

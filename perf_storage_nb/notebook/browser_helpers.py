@@ -10,7 +10,7 @@ from ..addressing import filter_keys  # one filter rule for the browser box and 
 from ..display import clip, code, esc
 from ..display.html import muted
 
-__all__ = ["filter_keys", "one_line", "page_of", "snapshot_html", "var_name_for"]
+__all__ = ["filter_keys", "one_line", "page_of", "pane", "snapshot_html", "var_name_for"]
 
 
 def page_of(items: Sequence[str], page: int, size: int) -> tuple[list[str], int, int]:
@@ -27,6 +27,12 @@ def var_name_for(key: str) -> str:
     if name[0].isdigit():
         name = f"v_{name}"
     return f"{name}_" if keyword.iskeyword(name) else name
+
+
+def pane(html: str) -> str:
+    """``html`` for a pane of the browser: ipywidgets gives HTML widgets the line height of a control (28 px),
+    which spreads trees, tables and text; a pane reads at the notebook's own spacing."""
+    return f"<div class='psnb-pane' style='line-height:1.4'>{html}</div>"
 
 
 def one_line(exc: BaseException) -> str:

@@ -413,13 +413,30 @@ def test_mimebundle_carries_a_static_listing(
     assert "<b><code>report.html</code></b>" in snap
 
 
+def _comms(widget: Any) -> list[Any]:
+    """Every widget of ``widget``'s tree with an open comm (layouts and styles included)."""
+    found = []
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        stack += list(getattr(w, "children", ()))
+        found += [p for p in (w, getattr(w, "layout", None), getattr(w, "style", None)) if getattr(p, "comm", None)]
+    return found
+
+
 def test_one_live_browser_per_kernel(populated: BaseStorage, open_browser: Callable[..., StorageBrowser]) -> None:
+    """A newer browser closes the older one's widgets, which leaves one visible line where it was."""
     first = open_browser(populated)
     child = first._keys
-    assert first.comm is not None and child.comm is not None
+    assert child.comm is not None and len(_comms(first)) > 40
     second = open_browser(populated)
-    assert first.comm is None and child.comm is None and first._keys.layout.comm is None
+    assert child.comm is None and child.layout.comm is None and first._tabs.comm is None
+    # What stays: the box and its status line saying why (5 comms instead of dozens; ipywidgets#3995).
+    assert first.children == (first._status,) and len(_comms(first)) == 5
+    assert status(first) == browser_mod.REPLACED and "psnb-closed" in first._status.value
     assert second.comm is not None and browser_mod._live is second
+    first.close()
+    assert _comms(first) == [] and browser_mod._live is second
     second.close()
     assert second.comm is None and browser_mod._live is None
 

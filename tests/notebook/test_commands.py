@@ -31,7 +31,7 @@ USAGES = {
     "load_string": "%storage load_string KEY [-o VAR]",
     "save_bytes": "%storage save_bytes [-q] KEY EXPR",
     "load_bytes": "%storage load_bytes KEY [-o VAR]",
-    "show": "%storage show KEY [--max-bytes N]",
+    "show": "%storage show KEY [--max-bytes N] [--height PX]",
     "info": "%storage info [KEY]",
     "rm": "%storage rm [-q] KEY [KEY ...]",
     "exists": "%storage exists KEY",

@@ -236,7 +236,9 @@ def test_show_html_in_sandboxed_iframe(ip: InteractiveShell, store: BaseStorage)
     assert isinstance(shown, StoredValue)
     page = shown._repr_html_()
     assert 'sandbox="allow-scripts"' in page and "allow-same-origin" not in page
-    assert "<script>" not in page  # only escaped, inside srcdoc
+    assert "<script>alert(1)" not in page  # the page's script: only escaped, inside srcdoc
+    # The one raw script is ours, next to the frame: it sizes the frame to the page (numbers only).
+    assert page.count("<script>") == 1 and "psnbHeight" in page.split("<script>", 1)[1]
     bundle = shown._repr_mimebundle_()
     assert bundle["text/plain"].startswith("page.html <html")
     assert repr(shown).startswith("StoredValue(key='page.html', kind='text'")

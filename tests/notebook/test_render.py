@@ -10,6 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perf_storage_nb import MemoryStorage
+from perf_storage_nb.diff import diff_values
+from perf_storage_nb.display.frames import DEFAULT_HEIGHT, TRUST_HINT
+from perf_storage_nb.display.text import short_labels
 from perf_storage_nb.notebook.render import (
     KeyListing,
     RichText,
@@ -152,3 +155,90 @@ def test_html_text_twin_is_a_summary_unless_the_source_is_asked_for() -> None:
 
 def test_human_size() -> None:
     assert [human_size(n) for n in (0, 999, 1000, 12_345, 5_000_000)] == ["0 B", "999 B", "1.0 kB", "12.3 kB", "5.0 MB"]
+
+
+# ---- issue 11: what untrusted notebooks, dark themes and narrow outputs show -----------------------------------
+PAGE = "<!doctype html><html><head><title>Nightly</title></head><body><h1>Hi</h1></body></html>"
+
+
+def _page_parts(out: str) -> tuple[dict[str, str | None], dict[str, str | None], list[str]]:
+    found = tags(out)
+    frame = next(a for t, a in found if t == "iframe")
+    fallback = next(a for t, a in found if t == "div" and a.get("class") == "psnb-untrusted")
+    return frame, fallback, [t for t, _ in found]
+
+
+def test_page_frame_sizes_itself_and_keeps_a_hidden_untrusted_fallback() -> None:
+    value = StoredValue("r.html", "text", PAGE)
+    out = value._repr_html_()
+    frame, fallback, names = _page_parts(out)
+    # The fallback: hidden where the output is trusted; JupyterLab's sanitizer drops `hidden` with the frame.
+    assert "hidden" in fallback
+    assert html.escape(TRUST_HINT, quote=True) in out and html.escape(value._text_twin(), quote=True) in out
+    assert names.count("script") == 1  # the listener next to the frame (sizing to the page)
+    assert (frame["srcdoc"] or "").startswith(PAGE) and "psnbHeight" in (frame["srcdoc"] or "")
+    assert f"height:{DEFAULT_HEIGHT}px" in (frame["style"] or "")
+
+
+def test_a_fixed_height_has_no_sizing_script() -> None:
+    out = StoredValue("r.html", "text", PAGE, height=150)._repr_html_()
+    frame, fallback, names = _page_parts(out)
+    assert "height:150px" in (frame["style"] or "") and "script" not in names
+    assert frame["srcdoc"] == PAGE  # the page exactly as stored: nothing appended
+    assert "hidden" in fallback
+
+
+def test_show_takes_a_height_in_pixels() -> None:
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "perf_storage_nb")
+    try:
+        ip.user_ns["_render_store"] = store = MemoryStorage("s", "t")
+        store.save_string("r.html", PAGE)
+        ip.run_line_magic("storage", "use _render_store")
+        shown = ip.run_line_magic("storage", "show r.html --height 200")
+        assert shown.height == 200 and "height:200px" in shown._repr_html_()
+        assert ip.run_line_magic("storage", "show r.html").height is None
+        for bad in ("0", "-5"):
+            try:
+                ip.run_line_magic("storage", f"show r.html --height {bad}")
+            except UsageError as exc:
+                assert "--height must be >= 1" in str(exc)
+            else:
+                raise AssertionError(f"--height {bad} was accepted")
+    finally:
+        ip.run_line_magic("unload_ext", "perf_storage_nb")
+        ip.user_ns.pop("_render_store", None)
+
+
+def test_help_text_grows_and_previews_scroll() -> None:
+    help_html = RichText("x\n  y    z")._repr_html_()
+    assert "max-height" not in help_html and "overflow:auto" not in help_html
+    assert "padding-left:7ch;text-indent:-4.2em;text-indent:-7ch" in help_html  # wraps hang under the column
+    assert "max-height:420px" in preview_html("text", "x" * 10, "log.txt")
+
+
+@given(a=st.text(max_size=80), b=st.text(max_size=80), limit=st.integers(8, 60))
+@settings(max_examples=400)
+def test_short_labels_tell_different_labels_apart(a: str, b: str, limit: int) -> None:
+    short_a, short_b = short_labels(a, b, limit)
+    assert (short_a != short_b) == (a != b)
+    if len(a) <= limit and len(b) <= limit:
+        assert (short_a, short_b) == (a, b)
+    for short, full in ((short_a, a), (short_b, b)):
+        assert short == full or len(short) <= limit
+
+
+def test_diff_headers_show_the_telling_part_with_the_whole_label_as_tooltip() -> None:
+    a, b = "file:///tmp/a/very/long/root/exp/run1:bench.json", "file:///tmp/a/very/long/root/exp/run2:bench.json"
+    out = diff_values({"x": 1, "s": "a\n  b\n"}, {"x": 2, "s": "a\n  c\n"}, labels=(a, b))._repr_html_()
+    headers = [(attrs.get("title")) for t, attrs in tags(out) if t == "th" and attrs.get("title")]
+    assert headers == [a, b]
+    assert ">…/run1:bench.json<" in out and ">…/run2:bench.json<" in out
+    pre = next(attrs for t, attrs in tags(out) if t == "pre")
+    assert "text-align:left" in (pre["style"] or "") and "white-space:pre-wrap" in (pre["style"] or "")
+    assert "--- file:///" not in out  # the labels are in the header, not repeated in the text diff
+    badge_styles = [attrs["style"] or "" for t, attrs in tags(out) if "psnb-badge" in (attrs.get("class") or "")]
+    assert badge_styles and all("white-space:nowrap" in s for s in badge_styles)

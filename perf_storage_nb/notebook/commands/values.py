@@ -188,18 +188,20 @@ def _show(ctx: Context, args: Namespace) -> StoredValue:
     max_bytes = args.max_bytes if args.max_bytes is not None else ctx.settings.preview_max_bytes
     if max_bytes < 1:
         raise ctx.fail(f"--max-bytes must be >= 1, not {max_bytes}")
+    if args.height is not None and args.height < 1:
+        raise ctx.fail(f"--height must be >= 1 (pixels), not {args.height}")
     info = storage.info(key)
     # The kind's own loader reads once; the kind decides the rendering (a JSON string is not text).
     value = _MISSING if info is None else load_kind(storage, key, info.kind, _MISSING)
     if info is None or value is _MISSING:
         raise ctx.missing(storage, key)
-    return StoredValue(key, info.kind, value, max_bytes, ctx.settings.preview_max_chars)
+    return StoredValue(key, info.kind, value, max_bytes, ctx.settings.preview_max_chars, height=args.height)
 
 
 SHOW = Command(
     "show",
     "Render a stored value inline: HTML in a sandboxed iframe, Markdown, JSON tree, images; text twin for terminals.",
-    args=(KEY, Arg("--max-bytes", metavar="N", type=int)),
+    args=(KEY, Arg("--max-bytes", metavar="N", type=int), Arg("--height", metavar="PX", type=int)),
     line=_show,
 )
 
