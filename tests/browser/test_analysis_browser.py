@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_real_browser import CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS, _free_port
+from labkit import CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS
+from labkit import free_port as _free_port
 
 pytestmark = pytest.mark.browser
 
