@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, int]] = [
     ("perf_storage_nb.redact", 0),
     ("perf_storage_nb.display", 0),
     ("perf_storage_nb.records", 0),
+    ("perf_storage_nb.discovery", 0),
     ("perf_storage_nb.base", 1),
     ("perf_storage_nb.addressing", 1),
     ("perf_storage_nb.factory", 1),

@@ -8,35 +8,17 @@ work happens inside their handlers, so start-up stays light.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from ..discovery import collect_records
 from .outcome import USAGE, CliError
 from .record import COMMON_VALUE_OPTIONS, Command
 
 __all__ = ["find", "load_commands", "split_command"]
-
-DEFAULT_ORDER = 50
 COMMANDS_PACKAGE = __package__ + ".commands"
 
 
 def load_commands(package: str = COMMANDS_PACKAGE) -> dict[str, Command]:
     """Import every public module of ``package`` and collect its Command records, by name."""
-    found: list[tuple[int, str, list[Command]]] = []
-    for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package}.{info.name}")
-        records = [value for value in vars(module).values() if isinstance(value, Command)]
-        if records:
-            found.append((int(getattr(module, "ORDER", DEFAULT_ORDER)), info.name, records))
-    commands: dict[str, Command] = {}
-    for _order, module_name, records in sorted(found, key=lambda item: item[:2]):
-        for record in records:
-            known = commands.setdefault(record.name, record)
-            if known is not record:
-                raise RuntimeError(f"two perf-storage subcommands are named {record.name!r} (one in {module_name})")
-    return commands
+    return collect_records(package, Command, "perf-storage subcommands")
 
 
 def find(commands: dict[str, Command], name: str) -> Command:

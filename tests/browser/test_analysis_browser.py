@@ -7,23 +7,26 @@ under ``build/screenshots/`` (analysis_light.png, analysis_dark.png and one per 
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-from labkit import CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS
-from labkit import free_port as _free_port
+from labkit import (
+    SHOTS,
+    Lab,
+    chromium_fixture,
+    lab_fixture,
+    notebook,
+    open_notebook,
+    run_cell,
+    set_theme,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.browser
+
+lab = lab_fixture()
+chromium = chromium_fixture()
 
 CELL = """
 from IPython.display import display
@@ -44,109 +47,17 @@ StorageBrowser(s).compare_sessions("base", "cand")
 """
 
 
-def _notebook() -> dict[str, object]:
-    return {
-        "cells": [
-            {"cell_type": "code", "execution_count": None, "id": "a", "metadata": {}, "outputs": [], "source": CELL}
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
-
-def _theme(settings: Path, theme: str) -> None:
-    folder = settings / "@jupyterlab" / "apputils-extension"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "themes.jupyterlab-settings").write_text(json.dumps({"theme": theme}))
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
-    """JupyterLab on 127.0.0.1 with the notebook; yields (url, token, settings dir); stopped at the end."""
-    pytest.importorskip("jupyterlab", reason="jupyterlab is not installed (pip install -e '.[test]')")
-    pytest.importorskip("matplotlib", reason="the analysis extra is not installed (pip install -e '.[analysis]')")
-    base = tmp_path_factory.mktemp("lab_analysis")
-    root, state = base / "nb", base / "state"
-    root.mkdir()
-    (root / "analysis.ipynb").write_text(json.dumps(_notebook(), indent=1))
-    token, port = secrets.token_hex(16), _free_port()
-    env = dict(os.environ)
-    env.update(
-        JUPYTER_RUNTIME_DIR=str(state / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
-        PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
-    )
-    log = (base / "lab.log").open("wb")
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root"]
-    command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"]
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{(base / 'lab.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer in 90 s:\n{(base / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url, token, state / "settings"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/install_chromium.sh as root (make test does)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
-    )
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_analysis_displays_render_in_both_themes(lab: tuple[str, str, Path], chromium: object, theme: str) -> None:
-    url, token, settings = lab
-    _theme(settings, "JupyterLab Dark" if theme == "dark" else "JupyterLab Light")
+def test_analysis_displays_render_in_both_themes(lab: Lab, chromium: Any, theme: str) -> None:
+    pytest.importorskip("matplotlib", reason="the analysis extra is not installed (pip install -e '.[analysis]')")
+    write_notebook(lab, "analysis.ipynb", notebook(CELL))
     SHOTS.mkdir(parents=True, exist_ok=True)
-    context = chromium.new_context(viewport={"width": 1400, "height": 2200})  # type: ignore[attr-defined]
+    context = chromium.new_context(viewport={"width": 1400, "height": 2200})
     page = context.new_page()
     try:
-        page.goto(f"{url}/lab/tree/analysis.ipynb?token={token}")
-        page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        page.get_by_text(re.compile(r"^Python 3.*\| Idle$")).wait_for(timeout=60_000)
-        for _attempt in range(3):
-            page.locator(".jp-Cell .cm-content").first.click()
-            page.keyboard.press("Control+Enter")
-            try:
-                page.locator(".psnb-compare-view").wait_for(timeout=60_000)
-                break
-            except Exception:  # noqa: BLE001 - playwright's TimeoutError; a keypress lost while Lab was busy
-                continue
-        else:
-            raise AssertionError("the compare view did not appear after running the cell 3 times")
+        open_notebook(page, lab, "analysis.ipynb")
+        set_theme(page, theme)
+        run_cell(page, 0, ".psnb-compare-view", attempts=3)
         expected = "JupyterLab Dark" if theme == "dark" else "JupyterLab Light"
         assert page.evaluate("document.body.dataset.jpThemeName") == expected
         comparison = page.locator(".psnb-comparison")

@@ -7,10 +7,9 @@ none), and each module's records in the order they are defined.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Mapping
 
+from ...discovery import collect_records
 from ...errors import StorageError
 from .base import Command, unknown_subcommand
 from .parsing import CommandError, Complete, one_line
@@ -26,26 +25,10 @@ __all__ = [
     "load_commands",
 ]
 
-DEFAULT_ORDER = 50
-
 
 def load_commands(package: str = __package__) -> dict[str, Command]:
     """Import every public module of ``package`` and collect its Command records, by name."""
-    found: list[tuple[int, str, list[Command]]] = []
-    for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package}.{info.name}")
-        records = [value for value in vars(module).values() if isinstance(value, Command)]
-        if records:
-            found.append((int(getattr(module, "ORDER", DEFAULT_ORDER)), info.name, records))
-    commands: dict[str, Command] = {}
-    for _order, module_name, records in sorted(found, key=lambda item: item[:2]):
-        for record in records:
-            known = commands.setdefault(record.name, record)
-            if known is not record:  # the same record imported into a second module is fine; two records are not
-                raise RuntimeError(f"two %storage subcommands are named {record.name!r} (one in {module_name})")
-    return commands
+    return collect_records(package, Command, "%storage subcommands")
 
 
 def find(commands: Mapping[str, Command], name: str) -> Command:
