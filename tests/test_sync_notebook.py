@@ -68,3 +68,59 @@ def test_mistakes_are_one_line_usage_errors(shell: InteractiveShell, tmp_path: P
     with pytest.raises(UsageError) as info:
         shell.run_line_magic("storage", line)
     assert expect in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sync_progress_bars_reach_the_total_and_close(
+    shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tqdm.auto
+
+    made: list[object] = []
+
+    class Recording(tqdm.auto.tqdm):  # type: ignore[misc, name-defined]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+            self.was_closed = False
+
+        def close(self) -> None:
+            self.was_closed = True
+            super().close()
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    s = LocalStorage("exp1", "item_001", root=tmp_path / "store")
+    for i in range(5):
+        s.save(f"k{i}.json", {"i": i})
+    result = shell.run_line_magic("storage", f"sync --progress {tmp_path / 'mirror'}")
+    assert result.added == 5
+    by_phase = {bar.desc: bar for bar in made}  # type: ignore[attr-defined]
+    assert set(by_phase) == {"scan", "sync"}
+    assert by_phase["sync"].n == by_phase["sync"].total == 5 and by_phase["scan"].n == by_phase["scan"].total == 1
+    assert all(bar.was_closed for bar in made)  # type: ignore[attr-defined]
+
+
+def test_library_phase_bars_draw_one_bar_per_phase() -> None:
+    from perf_storage_nb.sync.api import phase_bars
+
+    made: list[dict[str, object]] = []
+
+    class Bar:
+        def __init__(self, **options: object) -> None:
+            self.options, self.n, self.closed = options, 0, False
+            made.append(options)
+            self.bar = self
+
+        def update(self, step: int) -> None:
+            self.n += step
+
+        def close(self) -> None:
+            self.closed = True
+
+    with phase_bars(Bar, file="sink") as report:
+        report("scan", 1, 2)
+        report("scan", 2, 2)
+        report("copy", 3, 7)
+    assert [(o["desc"], o["unit"], o["total"], o["file"]) for o in made] == [
+        ("scan", "target", 2, "sink"),
+        ("copy", "key", 7, "sink"),
+    ]

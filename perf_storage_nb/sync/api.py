@@ -15,7 +15,7 @@ from .endpoints import location_label, open_location, parse_endpoint
 from .engine import Progress, Route, run_routes
 from .result import SyncResult
 
-__all__ = ["copy", "sync"]
+__all__ = ["copy", "phase_bars", "sync"]
 
 ProgressArg = bool | Progress | None
 
@@ -154,13 +154,20 @@ def _progress(progress: ProgressArg) -> Iterator[Progress | None]:
         return
     from tqdm import tqdm  # only when a bar is shown
 
+    with phase_bars(tqdm, file=sys.stderr) as report:
+        yield report
+
+
+@contextmanager
+def phase_bars(bar_class: Any, **options: Any) -> Iterator[Progress]:
+    """A ``progress`` callback drawing one ``bar_class`` (a tqdm class) per phase: targets scanned, keys copied."""
     bars: dict[str, Any] = {}
 
     def report(phase: str, done: int, total: int) -> None:
         bar = bars.get(phase)
         if bar is None:
             unit = "target" if phase == "scan" else "key"
-            bar = bars[phase] = tqdm(total=total, desc=phase, unit=unit, file=sys.stderr, leave=False)
+            bar = bars[phase] = bar_class(total=total, desc=phase, unit=unit, leave=False, **options)
         bar.update(done - bar.n)
 
     try:

@@ -28,19 +28,10 @@ def _bar(ctx: Context, show: bool) -> Iterator[Callable[[str, int, int], None] |
         return
     from tqdm.auto import tqdm
 
-    bars: dict[str, Any] = {}
+    from ...sync.api import phase_bars
 
-    def report(phase: str, done: int, total: int) -> None:
-        bar = bars.get(phase)
-        if bar is None:
-            bar = bars[phase] = tqdm(total=total, desc=phase, unit="target" if phase == "scan" else "key", leave=False)
-        bar.update(done - bar.n)
-
-    try:
+    with phase_bars(tqdm) as report:
         yield report
-    finally:
-        for bar in bars.values():
-            bar.close()
 
 
 def _cp(ctx: Context, args: Namespace) -> SyncResult:
