@@ -8,9 +8,7 @@ report (parent, top, cookies), that nothing is fetched from the network, and tak
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +22,6 @@ from perf_storage_nb.export.site import MARKER
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "build" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 HEADING = "Stored page 5c1e"
 
 # The stored page: its script records what it could do; every attempt on the report must fail.
@@ -131,69 +127,6 @@ def test_an_exported_report_never_holds_the_api_key(tmp_path: Path, cache_server
     assert "export-canary" in (tmp_path / "report" / "index.html").read_text()  # the location is named, safely
 
 
-# ---- headless Chromium ---------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/install_chromium.sh as root (make test does)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
-    )
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_report_in_headless_chromium(tmp_path: Path, chromium: Any, scheme: str) -> None:
-    s = fill(tmp_path / "store")
-    export_report(s, "exp1", tmp_path / "report")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    context = chromium.new_context(color_scheme=scheme, viewport={"width": 1100, "height": 800})
-    requests: list[str] = []
-    context.on("request", lambda r: requests.append(r.url))
-    page = context.new_page()
-    try:
-        page.goto((tmp_path / "report" / "index.html").as_uri())
-        assert page.title() == "Session exp1"
-        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-        assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(17, 17, 17)")
-        page.screenshot(path=str(SHOTS / f"export_index_{scheme}.png"), full_page=True)
-        page.click("text=item_001")
-        page.wait_for_selector("text=results/metrics.json")
-        page.screenshot(path=str(SHOTS / f"export_target_{scheme}.png"), full_page=True)
-        page.click("a:has-text('report.html')")
-        frame = page.frame_locator("iframe[sandbox]")
-        frame.locator("h1", has_text=HEADING).wait_for(timeout=30_000)
-        probe = frame.locator("#probe")
-        probe.wait_for()
-        text = probe.inner_text()
-        assert text.startswith("script ran;")  # stored scripts run...
-        assert "parent: blocked" in text and "top: blocked" in text  # ...but cannot reach the report
-        assert "cookie: blocked" in text or "cookie: none" in text
-        assert page.title() == "exp1/item_001:report.html"
-        assert page.evaluate("document.body.getAttribute('data-pwned')") is None
-        page.screenshot(path=str(SHOTS / f"export_key_html_{scheme}.png"), full_page=True)
-        page.click("nav a:has-text('item_001')")
-        page.click("a:has-text('notes.md')")
-        page.wait_for_selector("table >> text=run")  # Markdown rendered by the display layer
-        page.screenshot(path=str(SHOTS / f"export_key_markdown_{scheme}.png"), full_page=True)
-        page.go_back()
-        page.click("a:has-text('results/metrics.json')")
-        page.wait_for_selector("text=p50_ms")
-        page.screenshot(path=str(SHOTS / f"export_key_json_{scheme}.png"), full_page=True)
-        page.click("nav a:has-text('report')")
-        assert page.title() == "Session exp1"
-    finally:
-        context.close()
-    fetched = [u for u in requests if not u.startswith(("file://", "data:", "about:"))]
-    assert fetched == []  # no server, no network
-
-
 # ---- against a baseline (needs perf_storage_nb.analysis) --------------------------------------------------------
 def fill_baseline(root: Path) -> None:
     b = LocalStorage("base", "item_001", root=root)
@@ -230,23 +163,3 @@ def test_export_against_a_baseline_has_the_comparison_the_matrix_and_diffs(again
     assert result.against == "base" and result.regressions >= 1  # p50 9.0 -> 10.0 is worse beyond 5%
     nobase = cli("export", "exp1", "--against", "nosuch", "-o", "r4", "-L", str(against / "store"), cwd=against)
     assert nobase.code == 2 and "no baseline session 'nosuch'" in nobase.err and not (against / "r4").exists()
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_baseline_report_in_headless_chromium(against: Path, chromium: Any, scheme: str) -> None:
-    s = LocalStorage("exp1", "item_001", root=against / "store")
-    export_report(s, "exp1", against / "report", against="base", compare_options={"tol": "5%"})
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    context = chromium.new_context(color_scheme=scheme, viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    try:
-        page.goto((against / "report" / "index.html").as_uri())
-        assert page.title() == "Session exp1 against base"
-        page.screenshot(path=str(SHOTS / f"export_against_index_{scheme}.png"), full_page=True)
-        page.click("a:has(.psnb-badge:has-text('changed'))")  # a matrix cell -> that key's diff page
-        page.wait_for_selector("text=p50_ms")
-        assert "results/metrics.json: base → exp1" in page.title()
-        page.screenshot(path=str(SHOTS / f"export_against_diff_{scheme}.png"), full_page=True)
-    finally:
-        context.close()
