@@ -222,7 +222,7 @@ class BaseStorage(ABC):
         return self._exists(check_key(key))
 
     def __contains__(self, key: object) -> bool:
-        return is_valid_key(key) and self.exists(key)  # type: ignore[arg-type]
+        return isinstance(key, str) and is_valid_key(key) and self.exists(key)
 
     def delete(self, key: str) -> bool:
         """Delete ``key``; True if it existed."""

@@ -251,10 +251,51 @@ def test_ctrl_c_cancels_queued_waits_for_running_and_abandons_the_stuck(tmp_path
         presser.join(10)
     partial = info.value.result
     assert partial.items[0].status == "not_run" and "abandoned while running" in partial.items[0].note
-    assert partial.items[1].status == "done"  # was running at the interrupt: waited for
+    assert partial.items[1].status == "done", partial.items[1].note  # was running at the interrupt: waited for
     assert all(r.status == "not_run" for r in partial.items[2:])
     assert {r.note for r in partial.items[2:]} <= {"cancelled", "interrupted"}
     assert partial.items[4].note == "interrupted"  # never submitted (window=4)
+
+
+def test_ctrl_c_right_after_the_executor_took_an_item_still_waits_for_it(tmp_path: Path) -> None:
+    """The Ctrl-C lands between ``executor.submit`` returning and the batch recording the future (a real race)."""
+    release = threading.Event()
+
+    class InterruptingPool(ThreadPoolExecutor):
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+            future = super().submit(fn, *args, **kwargs)
+            os.kill(os.getpid(), signal.SIGINT)  # handled at the next bytecode: before the caller sees the future
+            return future
+
+    def item(url: str, store: BaseStorage) -> None:
+        release.wait(10)
+        batch_jobs.render(url, store)
+
+    threading.Timer(0.3, release.set).start()
+    storage = LocalStorage("s", "t", root=tmp_path)
+    with InterruptingPool(2) as pool, pytest.raises(BatchInterrupted) as info:
+        run_batch(storage, URLS[:3], item, executor=pool, cancel_timeout=10, progress=False)
+    first = info.value.result.items[0]
+    assert first.status == "done", first.note  # it was running: waited for, its output counted
+    assert storage.for_target(first.target_id).exists("output/rendered.html")
+    assert all(r.status == "not_run" for r in info.value.result.items[1:])
+
+
+def test_the_interrupt_guard_defers_ctrl_c_to_the_end_of_a_critical_section() -> None:
+    from perf_storage_nb.workflows.interrupts import InterruptGuard
+
+    guard, reached = InterruptGuard(), []
+    with guard.installed(), pytest.raises(KeyboardInterrupt), guard.critical():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler has run by now: deferred, not raised
+        reached.append("end of section")
+    assert reached == ["end of section"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    with pytest.raises(KeyboardInterrupt), guard.installed():  # outside a section Ctrl-C is immediate, as always
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+        reached.append("after sleep")
+    assert reached == ["end of section"]
 
 
 # ---- a worker process killed mid-item -----------------------------------------------------------------------

@@ -144,7 +144,7 @@ class Comparison(DisplayObject):
     def __bool__(self) -> bool:
         return self.ok
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[Verdict, int]:
         """Rows per verdict, in :data:`VERDICTS` order (verdicts that occur only)."""
         found = [r.verdict for r in self.rows]
         return {v: found.count(v) for v in VERDICTS if v in found}
@@ -235,7 +235,7 @@ class Comparison(DisplayObject):
         return "\n".join(lines)
 
     def _html_body(self) -> str:
-        badges = "".join(badge(f"{n} {v}", VERDICT_TONES[v]) for v, n in self.counts().items())  # type: ignore[index]
+        badges = "".join(badge(f"{n} {v}", VERDICT_TONES[v]) for v, n in self.counts().items())
         title = f"<b>{esc(self.key)}</b>: {code(self.candidate)} against {code(self.baseline)}"
         shown, more = self._shown()
         rows: list[Sequence[str | Cell]] = []

@@ -82,7 +82,9 @@ class MemoryStorage(BaseStorage):
 
     def _write(self, key: str, kind: Kind, payload: bytes) -> None:
         with self._store.lock:
-            self._bucket(create=True)[key] = (kind, payload, datetime.now(UTC))  # type: ignore[index]
+            bucket = self._bucket(create=True)
+            assert bucket is not None  # create=True always returns one
+            bucket[key] = (kind, payload, datetime.now(UTC))
 
     def _read(self, key: str, hint: Kind) -> tuple[Kind, bytes] | None:
         bucket = self._store.targets.get((self.session_id, self.target_id))
@@ -91,7 +93,7 @@ class MemoryStorage(BaseStorage):
 
     def _exists(self, key: str) -> bool:
         bucket = self._store.targets.get((self.session_id, self.target_id))
-        return bool(bucket) and key in bucket  # type: ignore[operator]
+        return bucket is not None and key in bucket
 
     def _remove(self, key: str) -> bool:
         with self._store.lock:

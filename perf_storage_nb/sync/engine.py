@@ -99,7 +99,10 @@ def run_routes(
         for scanned, outcome in enumerate(pool.map(plan_one, routes), 1):
             if progress is not None:
                 progress("scan", scanned, len(routes))
-            (failures if isinstance(outcome, KeyChange) else plans).append(outcome)  # type: ignore[arg-type]
+            if isinstance(outcome, KeyChange):
+                failures.append(outcome)
+            else:
+                plans.append(outcome)
         run.total = sum(len(p.items) for p in plans)
         futures: list[Future[None]] = []
         for plan in plans:

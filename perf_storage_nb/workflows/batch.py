@@ -138,14 +138,18 @@ def _run(
     if engine is None:
         return _run_sequential(base, session, todo, process, target_id, done_keys, resume, error_key, seen,
                                stop_on_error, result, bar)  # fmt: skip
-    submit: Callable[[Any, str], Future[Outcome]]
-    if config is not None:
-        job = RemoteJob(config, session, process, tuple(done_keys), resume, error_key, api_key)
-        submit = lambda item, target: engine.executor.submit(run_remote_item, job, item, target)  # noqa: E731
-    else:
-        submit = lambda item, target: engine.executor.submit(  # noqa: E731
-            execute_item, base, session, item, target, process, done_keys, resume, error_key
-        )
+    executor = engine.executor
+    job = (
+        RemoteJob(config, session, process, tuple(done_keys), resume, error_key, api_key)
+        if config is not None
+        else None
+    )
+
+    def submit(item: Any, target: str) -> Future[Outcome]:
+        if job is not None:  # other processes rebuild the storage from its configuration
+            return executor.submit(run_remote_item, job, item, target)
+        return executor.submit(execute_item, base, session, item, target, process, done_keys, resume, error_key)
+
     run = ConcurrentRun(
         todo,
         engine,

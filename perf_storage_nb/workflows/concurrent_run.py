@@ -16,6 +16,7 @@ from typing import Any
 
 from .batch_items import Outcome
 from .executors import Engine
+from .interrupts import InterruptGuard
 from .results import ItemResult, error_text
 
 __all__ = ["ConcurrentRun"]
@@ -42,6 +43,7 @@ class ConcurrentRun:
     abandoned: int = field(init=False, default=0)
     _pending: dict[Future[Outcome], tuple[int, str]] = field(init=False, default_factory=dict)
     _done: queue.SimpleQueue[Future[Outcome]] = field(init=False, default_factory=queue.SimpleQueue)
+    _guard: InterruptGuard = field(init=False, default_factory=InterruptGuard)
 
     def __post_init__(self) -> None:
         self.slots = [None] * len(self.items)
@@ -49,6 +51,10 @@ class ConcurrentRun:
     # ---- the loop ---------------------------------------------------------------------------------------------
     def run(self) -> None:
         """Submit every runnable item (bounded window) and collect every outcome; Ctrl-C propagates after cleanup."""
+        with self._guard.installed():
+            self._run()
+
+    def _run(self) -> None:
         try:
             for index, item in enumerate(self.items):
                 if self._stopped():
@@ -86,7 +92,10 @@ class ConcurrentRun:
     # ---- steps ------------------------------------------------------------------------------------------------
     def _submit(self, index: int, item: Any, target: str) -> None:
         try:
-            future = self.submit(item, target)
+            with self._guard.critical():  # a running item is always in _pending: Ctrl-C then waits for it
+                future = self.submit(item, target)
+                self._pending[future] = (index, target)
+                future.add_done_callback(self._done.put)
         except BrokenExecutor as exc:  # the pool died earlier (a killed worker process): nothing more can run
             self._broken(exc)
             return
@@ -99,9 +108,6 @@ class ConcurrentRun:
             return
         except Exception as exc:  # noqa: BLE001 - e.g. an item the engine cannot pickle: that item fails
             self._fail(index, item, target, exc)
-            return
-        self._pending[future] = (index, target)
-        future.add_done_callback(self._done.put)
 
     def _collect_one(self, timeout: float | None = None) -> bool:
         """Wait for one completed future and record its outcome; False if none completed within ``timeout``."""
