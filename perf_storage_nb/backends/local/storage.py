@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import hashlib
 import os
@@ -321,4 +322,9 @@ class LocalStorage(BaseStorage):
             return subfolders(os.path.join(self._root, session))
 
     def _sibling(self, session_id: str, target_id: str) -> Self:
-        return type(self)(session_id, target_id, root=self._root, fsync=self._fsync)
+        # The root was checked and resolved when this storage was built: a batch makes one sibling per item,
+        # and checking it again (realpath + stats) was most of the per-item cost of for_target().
+        twin = copy.copy(self)
+        BaseStorage.__init__(twin, session_id, target_id)
+        twin._target_dir = os.path.join(self._root, twin.session_id, twin.target_id)
+        return twin
