@@ -6,6 +6,8 @@ import subprocess
 import sys
 from types import ModuleType
 
+import pytest
+
 import perf_storage_nb
 from perf_storage_nb import errors
 
@@ -76,3 +78,21 @@ def test_import_does_not_load_the_notebook_layer() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_import_loads_only_the_display_helpers_the_contract_uses() -> None:
+    code = (
+        "import sys, perf_storage_nb, perf_storage_nb.cli.main\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('perf_storage_nb.display'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out.split(",") == [
+        "perf_storage_nb.display",
+        "perf_storage_nb.display.html",
+        "perf_storage_nb.display.theme",
+    ]
+    from perf_storage_nb import display  # every public name still resolves, loaded on first use
+
+    assert all(getattr(display, name) is not None for name in display.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        display.nope  # noqa: B018 - the attribute access is the test
