@@ -73,8 +73,8 @@ def test_error_tree_mixes_in_builtins() -> None:
 def test_import_does_not_load_the_notebook_layer() -> None:
     code = (
         "import sys, perf_storage_nb, perf_storage_factory\n"
-        "heavy = [m for m in ('IPython', 'ipywidgets', 'deepdiff', 'httpx', 'fastapi', 'markdown_it', 'pandas', 'scipy',"
-        " 'matplotlib', 'distributed', 'loky', 'tqdm') if m in sys.modules]\n"
+        "heavy = [m for m in ('IPython', 'ipywidgets', 'deepdiff', 'httpx', 'fastapi', 'markdown_it', 'pandas',"
+        " 'scipy', 'matplotlib', 'distributed', 'loky', 'tqdm') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

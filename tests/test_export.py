@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile_pages import probing_page
 from test_cli import clean_env, cli
 
 from perf_storage_nb import LocalStorage
@@ -25,22 +26,7 @@ SHOTS = REPO / "build" / "screenshots"
 HEADING = "Stored page 5c1e"
 
 # The stored page: its script records what it could do; every attempt on the report must fail.
-PAGE = f"""<!doctype html>
-<html><head><title>stored page</title></head>
-<body>
-<h1 id="known">{HEADING}</h1>
-<p id="probe">script did not run</p>
-<script>
-var out = [];
-try {{ window.parent.document.body.setAttribute("data-pwned", "parent"); out.push("parent: WRITTEN"); }}
-catch (e) {{ out.push("parent: blocked"); }}
-try {{ window.top.document.title = "PWNED"; out.push("top: WRITTEN"); }}
-catch (e) {{ out.push("top: blocked"); }}
-try {{ document.cookie = "psnb=1"; out.push(document.cookie ? "cookie: readable" : "cookie: none"); }}
-catch (e) {{ out.push("cookie: blocked"); }}
-document.getElementById("probe").textContent = "script ran; " + out.join("; ");
-</script>
-</body></html>"""
+PAGE = probing_page(HEADING, title="stored page", mark="data-pwned")
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile_pages import probing_page
 from labkit import SHOTS, Lab, chromium_fixture, lab_fixture, notebook, open_notebook, run_cell, write_notebook
 
 from perf_storage_nb import LocalStorage
@@ -24,23 +25,7 @@ chromium = chromium_fixture()
 HEADING = "Perf Report 7f3a"
 
 # The stored page: its script records what it could do; every attempt on the parent page must fail.
-PAGE = f"""<!doctype html>
-<html><head><title>perf report</title></head>
-<body>
-<h1 id="known">{HEADING}</h1>
-<p id="probe">script did not run</p>
-<script>
-var out = [];
-try {{ window.parent.document.body.setAttribute("data-psnb-pwned", "parent"); out.push("parent: WRITTEN"); }}
-catch (e) {{ out.push("parent: blocked"); }}
-try {{ window.top.document.title = "PWNED"; out.push("top: WRITTEN"); }}
-catch (e) {{ out.push("top: blocked"); }}
-try {{ document.cookie = "psnb=1"; out.push(document.cookie ? "cookie: readable" : "cookie: none"); }}
-catch (e) {{ out.push("cookie: blocked"); }}
-document.getElementById("probe").textContent = "script ran; " + out.join("; ");
-</script>
-</body></html>
-"""
+PAGE = probing_page(HEADING, title="perf report", mark="data-psnb-pwned") + "\n"
 
 
 def _notebook(root: Path) -> dict[str, object]:
