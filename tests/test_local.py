@@ -107,6 +107,51 @@ def test_symlinked_target_folder_is_refused(tmp_path: Path) -> None:
     assert list(outside.iterdir()) == []
 
 
+@pytest.mark.parametrize("where", ["s/t", "s/t/deep", "s"])
+def test_a_dangling_link_on_the_way_creates_nothing_outside(tmp_path: Path, where: str) -> None:
+    """A link to a folder that does not exist yet (outside the root) must not become a way out."""
+    outside = tmp_path / "outside" / "not_yet"
+    root = tmp_path / "root"
+    link = root / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(outside, link)
+    storage = LocalStorage("s", "t", root=root)
+    with pytest.raises((StorageNameError, StorageBackendError)):
+        storage.save("deep/er/k.json", 1)
+    assert not (tmp_path / "outside").exists()
+
+
+def test_a_link_to_a_file_on_the_way_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret")
+    root = tmp_path / "root"
+    (root / "s" / "t").mkdir(parents=True)
+    os.symlink(secret, root / "s" / "t" / "folder")
+    storage = LocalStorage("s", "t", root=root)
+    with pytest.raises((StorageNameError, StorageValueError)):
+        storage.save("folder/k.json", 1)
+    assert secret.read_text() == "secret"
+
+
+def test_a_link_that_stays_inside_the_root_is_followed_for_folders(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "real_session").mkdir(parents=True)
+    os.symlink(root / "real_session", root / "s")  # e.g. a renamed session kept under its old name
+    storage = LocalStorage("s", "t", root=root)
+    storage.save("a/b/k.json", {"x": 1})
+    assert (root / "real_session" / "t" / "a" / "b" / "k.json").is_file()
+    assert storage.load("a/b/k.json") == {"x": 1}
+
+
+def test_a_root_given_through_a_link_works(tmp_path: Path) -> None:
+    (tmp_path / "real_root").mkdir()
+    os.symlink(tmp_path / "real_root", tmp_path / "root_link")
+    storage = LocalStorage("s", "t", root=tmp_path / "root_link")
+    storage.save("new/folder/k.json", 1)
+    assert storage.load("new/folder/k.json") == 1
+    assert storage.for_target("t2").delete("missing") is False
+
+
 def test_key_and_folder_conflict_is_clear(local: LocalStorage) -> None:
     local.save("a", 1)
     with pytest.raises(StorageValueError, match="parent of it is already a key"):

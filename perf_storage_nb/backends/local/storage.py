@@ -94,7 +94,41 @@ class LocalStorage(BaseStorage):
 
     def _check_inside(self, folder: str) -> None:
         """Refuse folders that resolve outside the root (a symlink planted inside the tree)."""
-        self._check_real(os.path.realpath(folder), folder)
+        real = self._real_folder(folder) if PROC_FD else None
+        self._check_real(real if real is not None else os.path.realpath(folder), folder)
+
+    def _real_folder(self, folder: str) -> str | None:
+        """Where ``folder`` resolves, from its deepest existing folder below the root: one open + one readlink.
+
+        What lies below that folder does not exist yet, so it is plain names (keys and ids never hold '.' or
+        '..' segments) and cannot redirect anything: the deepest existing folder decides, as it does for
+        ``os.path.realpath``, which costs an lstat per component of the whole path. None: use realpath.
+        """
+        root, probe, rest = str(self._root), folder, []
+        while probe == root or probe.startswith(root + os.sep):
+            try:
+                fd = os.open(probe, O_PATH | os.O_DIRECTORY)  # follows links: where it leads is the question
+            except (FileNotFoundError, NotADirectoryError):
+                if self._is_link(probe):
+                    return None  # a dangling link, or a link to a file: realpath resolves it as before
+                probe, name = os.path.split(probe)
+                rest.append(name)
+                continue
+            except OSError:
+                return None  # a link loop, no permission...: realpath decides as before
+            try:
+                real = os.readlink(f"/proc/self/fd/{fd}")
+            finally:
+                os.close(fd)
+            return os.path.join(real, *reversed(rest))
+        return None  # not even the root exists yet
+
+    @staticmethod
+    def _is_link(path: str) -> bool:
+        try:
+            return stat.S_ISLNK(os.lstat(path).st_mode)
+        except OSError:
+            return False
 
     def _check_real(self, real: str, shown: str) -> None:
         if real != self._real_root and not real.startswith(self._real_root + os.sep):
