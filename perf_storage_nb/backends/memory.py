@@ -73,26 +73,21 @@ class MemoryStorage(BaseStorage):
         named = f", name={self._name!r}" if self._name else ""
         return f"MemoryStorage(session_id={self.session_id!r}, target_id={self.target_id!r}{named})"
 
-    def _bucket(self, create: bool = False) -> dict[str, tuple[Kind, bytes, datetime]] | None:
-        ident = (self.session_id, self.target_id)
-        bucket = self._store.targets.get(ident)
-        if bucket is None and create:
-            bucket = self._store.targets[ident] = {}
-        return bucket
+    def _bucket(self) -> dict[str, tuple[Kind, bytes, datetime]] | None:
+        return self._store.targets.get((self.session_id, self.target_id))
 
     def _write(self, key: str, kind: Kind, payload: bytes) -> None:
         with self._store.lock:
-            bucket = self._bucket(create=True)
-            assert bucket is not None  # create=True always returns one
+            bucket = self._store.targets.setdefault((self.session_id, self.target_id), {})
             bucket[key] = (kind, payload, datetime.now(UTC))
 
     def _read(self, key: str, hint: Kind) -> tuple[Kind, bytes] | None:
-        bucket = self._store.targets.get((self.session_id, self.target_id))
+        bucket = self._bucket()
         entry = bucket.get(key) if bucket else None
         return None if entry is None else (entry[0], entry[1])
 
     def _exists(self, key: str) -> bool:
-        bucket = self._store.targets.get((self.session_id, self.target_id))
+        bucket = self._bucket()
         return bucket is not None and key in bucket
 
     def _remove(self, key: str) -> bool:
@@ -109,7 +104,7 @@ class MemoryStorage(BaseStorage):
             return list(self._bucket() or ())
 
     def _stat(self, key: str) -> KeyInfo | None:
-        bucket = self._store.targets.get((self.session_id, self.target_id))
+        bucket = self._bucket()
         entry = bucket.get(key) if bucket else None
         if entry is None:
             return None
