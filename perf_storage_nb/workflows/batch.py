@@ -10,7 +10,7 @@ from ..base import BaseStorage
 from ..errors import StorageConfigError, StorageConfigTypeError, StorageError
 from ..factory import create_storage
 from ..names import check_id, check_key, target_id_from_text
-from .batch_items import Outcome, execute_item, plan_item, record_failure
+from .batch_items import Outcome, execute_item, plan_item, record_failure, targets_at_start
 from .concurrent_run import ConcurrentRun
 from .executors import Engine, check_out_of_process, resolve_engine
 from .progress import BatchProgress
@@ -134,10 +134,15 @@ def _run(
     todo = list(items)
     result = BatchResult(session_id=session)
     seen: dict[str, tuple[int, Any]] = {}
+    known = targets_at_start(base, session, bool(resume and done_keys) or error_key is not None)
+
+    def is_new(target: str) -> bool:
+        return known is not None and target not in known
+
     bar = BatchProgress(len(todo), desc or session, progress)
     if engine is None:
         return _run_sequential(base, session, todo, process, target_id, done_keys, resume, error_key, seen,
-                               stop_on_error, result, bar)  # fmt: skip
+                               stop_on_error, result, bar, is_new)  # fmt: skip
     executor = engine.executor
     job = (
         RemoteJob(config, session, process, tuple(done_keys), resume, error_key, api_key)
@@ -147,8 +152,10 @@ def _run(
 
     def submit(item: Any, target: str) -> Future[Outcome]:
         if job is not None:  # other processes rebuild the storage from its configuration
-            return executor.submit(run_remote_item, job, item, target)
-        return executor.submit(execute_item, base, session, item, target, process, done_keys, resume, error_key)
+            return executor.submit(run_remote_item, job, item, target, is_new(target))
+        return executor.submit(
+            execute_item, base, session, item, target, process, done_keys, resume, error_key, is_new(target)
+        )
 
     run = ConcurrentRun(
         todo,
@@ -187,13 +194,16 @@ def _run_sequential(
     stop_on_error: bool,
     result: BatchResult,
     bar: BatchProgress,
+    is_new: Callable[[str], bool],
 ) -> BatchResult:
     """Today's loop: one item after another, in this thread."""
     try:
         for index, item in enumerate(todo):
             planned = plan_item(index, item, target_id, seen)
             if isinstance(planned, str):
-                outcome = execute_item(base, session, item, planned, process, done_keys, resume, error_key)
+                outcome = execute_item(
+                    base, session, item, planned, process, done_keys, resume, error_key, is_new(planned)
+                )
                 planned = outcome.to_item(index, item, planned)
             result.items.append(planned)
             bar.advance(planned.status)

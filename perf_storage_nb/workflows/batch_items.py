@@ -17,7 +17,7 @@ from ..errors import StorageError
 from ..names import check_id
 from .results import ItemResult, ItemStatus, error_text
 
-__all__ = ["Outcome", "execute_item", "plan_item", "record_failure"]
+__all__ = ["Outcome", "execute_item", "plan_item", "record_failure", "targets_at_start"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,20 @@ def plan_item(
     return target
 
 
+def targets_at_start(base: BaseStorage, session: str, needed: bool) -> frozenset[str] | None:
+    """The session's targets before the batch runs (one listing), or None when not needed or not listable.
+
+    An item whose target is not among them needs no resume check and has no stale error report: on a fresh
+    session that saves two existence checks per item, which is what limits a wide thread pool.
+    """
+    if not needed:
+        return None
+    try:
+        return frozenset(base.targets(session))
+    except Exception:  # noqa: BLE001 - only a shortcut: when the listing fails (a server mode that cannot list, an outage, a custom backend), every item is checked as before
+        return None
+
+
 def execute_item(
     base: BaseStorage,
     session: str,
@@ -62,12 +76,19 @@ def execute_item(
     done_keys: Sequence[str],
     resume: bool,
     error_key: str | None,
+    new_target: bool = False,
 ) -> Outcome:
-    """Run ``process(item, store)`` for one planned item: resume check, done-key check, error record."""
+    """Run ``process(item, store)`` for one planned item: resume check, done-key check, error record.
+
+    ``new_target``: the target held no key when the batch started, so neither a done key (resume) nor a stale
+    error report can be there: those two checks are skipped. The check that ``process()`` wrote its done keys
+    always runs.
+    """
     try:
         store = base.for_session(session, target)
         if (
             resume
+            and not new_target
             and done_keys
             and all(store.exists(k) for k in done_keys)
             and not (
@@ -84,7 +105,7 @@ def execute_item(
             )
     except Exception as exc:  # noqa: BLE001 - per-item outcome, reported, never swallowed
         return Outcome("failed", error=exc, note=record_failure(base, session, item, target, exc, done_keys, error_key))
-    if error_key is not None and store.exists(error_key):
+    if error_key is not None and not new_target and store.exists(error_key):
         store.delete(error_key)  # a stale report from an earlier failed run would mislead
     return Outcome("done", value=value)
 

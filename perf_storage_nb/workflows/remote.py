@@ -40,11 +40,12 @@ class RemoteJob:
     api_key: Callable[[], str | None] | None = None
 
 
-def run_remote_item(job: RemoteJob, item: Any, target: str) -> Outcome:
+def run_remote_item(job: RemoteJob, item: Any, target: str, new_target: bool = False) -> Outcome:
     """Run one item in a worker process and return an outcome that can travel back to the caller."""
     outcome = execute_item(
-        _worker_storage(job), job.session, item, target, job.process, job.done_keys, job.resume, job.error_key
-    )
+        _worker_storage(job), job.session, item, target, job.process, job.done_keys, job.resume, job.error_key,
+        new_target,
+    )  # fmt: skip
     return _sendable(outcome)
 
 
