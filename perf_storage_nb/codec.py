@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from typing import Any
@@ -228,6 +227,8 @@ def canonical(kind: Kind, payload: bytes) -> tuple[int, str]:
         except RecursionError:
             raise JSONTooDeepError("nested too deeply to read") from None
         payload = text.encode("utf-8", "surrogatepass")
+    import hashlib  # here, not at the top: it loads OpenSSL (~3 ms), which a CLI listing never needs
+
     return len(payload), hashlib.sha256(payload).hexdigest()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 
@@ -107,6 +106,8 @@ def target_id_from_text(text: str, max_len: int = 64) -> str:
         error = StorageNameError if isinstance(text, str) else StorageNameTypeError
         raise error(f"target_id_from_text needs a non-empty str, not {text!r}"[:200])
     max_len = min(max(max_len, 12), ID_MAX)  # room for '-' + the 10-digit hash; never longer than an id may be
+    import hashlib  # here, not at the top: it loads OpenSSL (~3 ms), which a CLI listing never needs
+
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     readable = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     readable = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", readable)

@@ -349,12 +349,14 @@ def test_help_lists_commands_examples_and_exit_codes(work: Path) -> None:
 
 
 def test_start_up_imports_no_notebook_layer_ipython_pandas_or_matplotlib(work: Path) -> None:
+    """Nor hashlib (OpenSSL, ~3 ms) nor secrets (random, ~3 ms): a listing hashes nothing."""
     import subprocess
 
     probe = (
         "import sys\nfrom perf_storage_nb.cli import main\ncode = main(['ls', 'exp1/item_001'])\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('IPython', 'pandas', 'matplotlib', 'ipywidgets', "
-        "'deepdiff', 'httpx', 'tqdm') or m.startswith(('perf_storage_nb.notebook', 'perf_storage_nb.sync.engine'))),"
+        "'deepdiff', 'httpx', 'tqdm', 'hashlib', 'secrets')\n"
+        " or m.startswith(('perf_storage_nb.notebook', 'perf_storage_nb.sync.engine'))),"
         " file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=work, env=clean_env(), capture_output=True, text=True)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 import errno
-import hashlib
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -188,7 +186,7 @@ class LocalStorage(BaseStorage):
         return written
 
     def _create_temp(self, key: str, folder: str, name: str) -> tuple[int, str]:
-        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         for _ in range(_RETRIES):
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
@@ -329,7 +327,7 @@ class LocalStorage(BaseStorage):
         with self._os_errors("list", prefix):
             if os.path.isdir(top):
                 self._check_inside(top)  # also when the target (or session) folder itself is a planted link
-            return list(walk(top, f"{start}/" if start else ""))
+            return walk(top, f"{start}/" if start else "")
 
     def _stat(self, key: str) -> KeyInfo | None:
         with self._os_errors("stat", key):
@@ -340,6 +338,8 @@ class LocalStorage(BaseStorage):
             kind = marker(fd)
             modified = datetime.fromtimestamp(st.st_mtime, UTC)
             if kind in ("text", "bytes"):
+                import hashlib  # here, not at the top: it loads OpenSSL (~3 ms), which a CLI listing never needs
+
                 with open(fd, "rb") as fh:  # hash in chunks: info() of a huge value needs no RAM for it
                     digest = hashlib.file_digest(fh, "sha256").hexdigest()
                 return KeyInfo(key, kind, st.st_size, digest, modified, stored_size=st.st_size)
