@@ -32,7 +32,7 @@ def _storage(backend: str, root: Path) -> BaseStorage:
     if backend == "local":
         return LocalStorage("s", "t", root=root)
     if backend == "memory":
-        return MemoryStorage("s", "t", shared=name)
+        return MemoryStorage("s", "t", name=name)
     if backend == "dict":
         return DictStorage("s", "t", name=name)
     return NoNavigationStorage("s", "t", name=name)
@@ -64,14 +64,14 @@ def _expected(state: str, fails: bool) -> str:
     return "failed" if fails else "done"
 
 
-@settings(max_examples=40, deadline=None)
+@pytest.mark.parametrize("backend", ["local", "memory", "dict", "no_navigation"])
+@settings(max_examples=25, deadline=None)
 @given(
     plan=st.lists(st.tuples(st.sampled_from(STATES), st.booleans()), min_size=1, max_size=8),
-    backend=st.sampled_from(["local", "memory", "dict", "no_navigation"]),
     workers=st.sampled_from([None, 3]),
 )
 def test_outcomes_match_the_per_item_checks_whatever_the_targets_held(
-    plan: list[tuple[str, bool]], backend: str, workers: int | None
+    backend: str, plan: list[tuple[str, bool]], workers: int | None
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         storage = _storage(backend, Path(tmp))

@@ -79,7 +79,9 @@ def run_batch(
       fails ("target id collision") rather than overwrite or hide it.
     - ``done_key``: key(s) whose presence marks an item as finished. With ``resume=True`` such items are
       skipped, so an interrupted batch re-run redoes only the rest; ``process`` must write them (an item
-      that returns without them is reported as failed, since a re-run could not tell it is done).
+      that returns without them is reported as failed, since a re-run could not tell it is done). The
+      session's targets are listed once up front: an item of a target that was not there skips the resume
+      check and the stale-report check (it cannot be done already), so it costs one existence check.
     - Errors are caught per item, reported in the result (and saved under ``error_key`` in the item's
       target, removed again once the item succeeds); the batch goes on unless ``stop_on_error``. An item
       whose error record exists is not done, even when ``process`` wrote the done keys before raising;
