@@ -216,10 +216,24 @@ def test_keyboard_interrupt_in_an_item_carries_the_partial_result(tmp_path: Path
     assert partial.counts()["not_run"] >= 4  # items 4.. were never submitted (window=2)
 
 
-def test_ctrl_c_cancels_queued_waits_for_running_and_abandons_the_stuck(tmp_path: Path) -> None:
+def test_ctrl_c_cancels_queued_waits_for_running_and_abandons_the_stuck(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perf_storage_nb.workflows.concurrent_run import ConcurrentRun
+
     stuck = threading.Event()
     pressed = threading.Event()
     started = threading.Semaphore(0)
+    cancelled = threading.Event()
+    cancel_queued = ConcurrentRun._cancel_not_started
+
+    def cancel_and_tell(run: ConcurrentRun) -> None:
+        cancel_queued(run)
+        cancelled.set()
+
+    # The second item finishes only once the queued ones are cancelled. A fixed delay (0.2 s) raced on a loaded
+    # machine: a worker freed by item 1 before the main thread handled the signal rightly started item 2.
+    monkeypatch.setattr(ConcurrentRun, "_cancel_not_started", cancel_and_tell)
 
     def item(url: str, store: BaseStorage) -> None:
         started.release()
@@ -233,7 +247,7 @@ def test_ctrl_c_cancels_queued_waits_for_running_and_abandons_the_stuck(tmp_path
         for _ in range(2):
             started.acquire(timeout=10)
         os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.2)
+        cancelled.wait(10)
         pressed.set()
 
     presser = threading.Thread(target=press_ctrl_c)
